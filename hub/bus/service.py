@@ -1,0 +1,43 @@
+"""Run a worker (consumer, outbox relay, redelivery) in a background thread of this process."""
+
+from __future__ import annotations
+
+import threading
+
+from hub.bus.outbox import OutboxRelay
+from hub.bus.publisher import Publisher
+from hub.bus.redelivery import RedeliveryScheduler
+from hub.bus.worker import Worker
+from hub.runtime import HubRuntime
+
+
+class WorkerThread:
+    """A started worker; `stop()` finishes the delivery in hand, then returns."""
+
+    def __init__(self, runtime: HubRuntime) -> None:
+        self._stop = threading.Event()
+        self.publisher = Publisher(runtime.broker_url)
+        self.worker = Worker(
+            runtime.broker_url,
+            runtime.pipeline(),
+            OutboxRelay(runtime.sessions, self.publisher),
+            RedeliveryScheduler(self.publisher, runtime.broker_url),
+            loop=runtime.loop,
+            prefetch=runtime.settings.prefetch,
+            stop=self._stop,
+        )
+        self._thread = threading.Thread(target=self.worker.run, name="hub-worker", daemon=True)
+
+    def start(self) -> WorkerThread:
+        self._thread.start()
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout_s)
+        self.worker.close()
+        self.publisher.close()

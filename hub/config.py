@@ -1,0 +1,115 @@
+"""Every HUB_ setting in one typed object; nothing else in the hub reads os.environ."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from hub.errors import ConfigurationError
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def parse_duration(text: str) -> float:
+    """`'90s'`, `'5m'`, `'2h'` -> seconds; a bare number means seconds."""
+    text = text.strip()
+    for unit in sorted(_DURATION_UNITS, key=len, reverse=True):
+        if text.endswith(unit) and text[: -len(unit)].replace(".", "", 1).isdigit():
+            return float(text[: -len(unit)]) * _DURATION_UNITS[unit]
+    if text.replace(".", "", 1).isdigit():
+        return float(text)
+    raise ValueError(f"not a duration: {text!r} (use e.g. 30s, 5m, 2h)")
+
+
+class AgencyEndpointSettings(BaseModel):
+    """Where one agency is and how to authenticate; unset means 'use the embedded simulator'."""
+
+    url: str
+    credentials: dict[str, str] = Field(default_factory=dict)
+
+
+class Settings(BaseSettings):
+    """The hub's configuration: `HUB_*` variables, optionally a TOML file named by HUB_CONFIG_FILE."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HUB_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("./var"), description="Where the embedded store and queue live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL of the records store; default SQLite under data_dir."
+    )
+    broker_url: str | None = Field(
+        None, description="kombu URL of the broker; default the embedded transport under data_dir."
+    )
+    http_host: str = Field("127.0.0.1", description="Bind address of the REST and SOAP endpoints.")
+    http_port: int = Field(8080, description="Port of the REST and SOAP endpoints.")
+    retry_ladder: str = Field(
+        "1m,5m,30m,2h", description="Delays of broker redelivery; after the last, a message is dead."
+    )
+    prefetch: int = Field(8, ge=1, description="Messages a worker may hold unacknowledged.")
+    log_level: str = Field("info", description="Lowest log level written.")
+    simulators: bool = Field(
+        True, description="Start the agency simulators on loopback for agencies without a URL."
+    )
+    agencies: dict[str, AgencyEndpointSettings] = Field(
+        default_factory=dict, description="Per-agency endpoint, e.g. HUB_AGENCIES__ROP__URL."
+    )
+
+    @field_validator("retry_ladder")
+    @classmethod
+    def _ladder_parses(cls, value: str) -> str:
+        for step in value.split(","):
+            parse_duration(step)
+        return value
+
+    @property
+    def retry_delays_s(self) -> list[float]:
+        return [parse_duration(step) for step in self.retry_ladder.split(",") if step.strip()]
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'hub.sqlite3').resolve()}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"embedded+sqlite:///{(self.data_dir / 'broker.sqlite3').resolve()}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.database_url is None and self.broker_url is None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = os.environ.get("HUB_CONFIG_FILE")
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment (and TOML file), with a one-line error when they are wrong."""
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        first = str(exc).splitlines()
+        raise ConfigurationError(
+            "invalid configuration: " + " ".join(line.strip() for line in first[:3])
+        ) from None

@@ -1,0 +1,164 @@
+"""Load every JSON Schema contract once, index it, and validate with compiled, cached validators.
+
+A contract file lives at `contracts/<kind>/<name>/<major>.<minor>.json` and carries the `$id`
+`urn:muscat-hub:<kind>:<name>:<major>.<minor>` and its own `examples`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from contracts import CONTRACTS_DIR
+from hub.errors import ContractViolation, FieldError, HubError
+
+ID_PREFIX = "urn:muscat-hub:"
+SCHEMA_KINDS = ("events", "canonical")
+
+
+class UnknownContract(HubError):
+    """No contract has this id, or none exists for this message type."""
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One versioned schema file."""
+
+    id: str
+    kind: str
+    name: str
+    major: int
+    minor: int
+    schema: dict[str, Any] = field(repr=False)
+    path: Path
+
+    @property
+    def version(self) -> str:
+        return f"{self.major}.{self.minor}"
+
+    @property
+    def examples(self) -> list[Any]:
+        return list(self.schema.get("examples", []))
+
+
+def contract_id(kind: str, name: str, version: str) -> str:
+    return f"{ID_PREFIX}{kind}:{name}:{version}"
+
+
+def _read_contract(path: Path, kind: str) -> Contract:
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    name = path.parent.name
+    major, _, minor = path.stem.partition(".")
+    expected = contract_id(kind, name, path.stem)
+    if schema.get("$id") != expected:
+        raise HubError(f"{path}: $id must be {expected!r}, found {schema.get('$id')!r}")
+    return Contract(expected, kind, name, int(major), int(minor or 0), schema, path)
+
+
+def _field_errors(error: ValidationError) -> Iterator[FieldError]:
+    """Turn one jsonschema error into one line per failing field, with a dotted path."""
+    base = ".".join(str(p) for p in error.absolute_path)
+    prefix = f"{base}." if base else ""
+    if error.validator == "required" and isinstance(error.instance, dict):
+        for name in error.validator_value:
+            if name not in error.instance:
+                yield FieldError(f"{prefix}{name}", "is required")
+        return
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        for name in error.instance:
+            if name not in allowed:
+                yield FieldError(f"{prefix}{name}", "is not allowed here")
+        return
+    yield FieldError(base or "(root)", error.message)
+
+
+class ContractRegistry:
+    """Every contract, indexed by id and by (kind, name); validators compiled once and reused."""
+
+    def __init__(self, contracts: Iterable[Contract]) -> None:
+        self._by_id: dict[str, Contract] = {}
+        for contract in contracts:
+            if contract.id in self._by_id:
+                raise HubError(f"duplicate contract id {contract.id}")
+            self._by_id[contract.id] = contract
+        resources = [
+            (c.id, Resource.from_contents(c.schema, default_specification=DRAFT202012))
+            for c in self._by_id.values()
+        ]
+        self._registry: Registry[Any] = Registry().with_resources(resources)
+        self._validators: dict[str, Draft202012Validator] = {}
+        self._format_checker = FormatChecker()
+
+    @classmethod
+    def load(cls, root: Path = CONTRACTS_DIR) -> ContractRegistry:
+        contracts = [
+            _read_contract(path, kind)
+            for kind in SCHEMA_KINDS
+            for path in sorted((root / kind).glob("*/*.json"))
+        ]
+        return cls(contracts)
+
+    def __iter__(self) -> Iterator[Contract]:
+        return iter(sorted(self._by_id.values(), key=lambda c: (c.kind, c.name, c.major, c.minor)))
+
+    def get(self, contract_id_: str) -> Contract:
+        try:
+            return self._by_id[contract_id_]
+        except KeyError:
+            raise UnknownContract(f"no contract with id {contract_id_!r}") from None
+
+    def versions(self, name: str, kind: str = "events") -> list[Contract]:
+        found = [c for c in self._by_id.values() if c.kind == kind and c.name == name]
+        return sorted(found, key=lambda c: (c.major, c.minor))
+
+    def latest(self, name: str, kind: str = "events", major: int | None = None) -> Contract:
+        """Newest contract of `name`; within `major` when given, else of the newest major."""
+        found = self.versions(name, kind)
+        if major is not None:
+            found = [c for c in found if c.major == major]
+        if not found:
+            raise UnknownContract(f"no {kind} contract named {name!r}")
+        return found[-1]
+
+    def for_event(self, type_: str, dataschema: str | None) -> Contract:
+        """The contract an inbound event is checked against: the named one, or the newest."""
+        if dataschema is None:
+            return self.latest(type_)
+        contract = self.get(dataschema)
+        if contract.kind != "events" or contract.name != type_:
+            raise UnknownContract(f"dataschema {dataschema!r} is not a contract of {type_!r}")
+        return contract
+
+    def validator(self, contract_id_: str) -> Draft202012Validator:
+        validator = self._validators.get(contract_id_)
+        if validator is None:
+            validator = Draft202012Validator(
+                self.get(contract_id_).schema,
+                registry=self._registry,
+                format_checker=self._format_checker,
+            )
+            self._validators[contract_id_] = validator
+        return validator
+
+    def errors(self, contract_id_: str, instance: Any) -> list[FieldError]:
+        found = sorted(
+            self.validator(contract_id_).iter_errors(instance),
+            key=lambda e: [str(p) for p in e.absolute_path],
+        )
+        # jsonschema reports each missing property separately; keep one line per field.
+        return list(dict.fromkeys(fe for error in found for fe in _field_errors(error)))
+
+    def validate(self, contract_id_: str, instance: Any) -> None:
+        """Raise `ContractViolation` naming each failing field, or return quietly."""
+        errors = self.errors(contract_id_, instance)
+        if errors:
+            raise ContractViolation(contract_id_, errors)

@@ -1,0 +1,34 @@
+"""Business flows, one module each, indexed by the inbound message type they handle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from hub.errors import UnknownMessageType
+from hub.flows.base import Agencies, Flow, Results
+
+__all__ = ["Agencies", "Flow", "FlowRegistry", "Results", "default_flows"]
+
+
+class FlowRegistry:
+    """Which flow handles which inbound type."""
+
+    def __init__(self, flows: Iterable[Flow]) -> None:
+        self._flows = {flow.handles: flow for flow in flows}
+
+    def for_type(self, type_: str) -> Flow:
+        try:
+            return self._flows[type_]
+        except KeyError:
+            known = ", ".join(sorted(self._flows))
+            raise UnknownMessageType(f"no flow handles {type_!r} (known: {known})") from None
+
+    @property
+    def types(self) -> list[str]:
+        return sorted(self._flows)
+
+
+def default_flows() -> FlowRegistry:
+    from hub.flows.parking import ParkingPermitFlow
+
+    return FlowRegistry([ParkingPermitFlow()])

@@ -1,0 +1,121 @@
+"""Wire one hub process from its settings: store, contracts, connectors (and, in the embedded
+default, their simulators on loopback), gateway, flows and pipeline."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+import hub.bus  # noqa: F401  (registers the embedded transport's URL alias with kombu)
+from hub.config import Settings
+from hub.connectors import AgencyClient, Connector, Endpoint, Simulator, load_connectors
+from hub.contracts import ContractRegistry
+from hub.flows import FlowRegistry, default_flows
+from hub.gateway import AgencyGateway
+from hub.pipeline import Pipeline
+from hub.serving import LoopbackServer
+from hub.store.engine import make_engine, make_session_factory
+from hub.store.migrate import upgrade
+
+log = structlog.get_logger("hub.runtime")
+
+
+@dataclass
+class RunningSimulator:
+    simulator: Simulator
+    server: LoopbackServer
+
+
+@dataclass
+class HubRuntime:
+    """Everything a hub process needs; close it to stop simulators and agency clients."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    contracts: ContractRegistry
+    connectors: dict[str, Connector]
+    clients: dict[str, AgencyClient]
+    gateway: AgencyGateway
+    flows: FlowRegistry
+    simulators: dict[str, RunningSimulator] = field(default_factory=dict)
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+
+    @property
+    def broker_url(self) -> str:
+        return self.settings.resolved_broker_url
+
+    def pipeline(self) -> Pipeline:
+        return Pipeline(
+            self.sessions, self.contracts, self.flows, self.gateway, self.settings.retry_delays_s
+        )
+
+    def close(self) -> None:
+        async def close_clients() -> None:
+            for client in self.clients.values():
+                await client.aclose()
+
+        self.loop.run_until_complete(close_clients())
+        self.loop.close()
+        for running in self.simulators.values():
+            running.server.stop()
+        self.engine.dispose()
+
+    def __enter__(self) -> HubRuntime:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def start_simulators(
+    connectors: dict[str, Connector], names: list[str]
+) -> dict[str, RunningSimulator]:
+    """Serve each named agency's simulator on a free loopback port."""
+    running = {}
+    for name in names:
+        simulator = connectors[name].simulator()
+        running[name] = RunningSimulator(simulator, LoopbackServer(simulator.app).start())
+        log.info("simulator.started", agency=name, url=running[name].server.url)
+    return running
+
+
+def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
+    """Build the hub from settings; agencies without a URL get their simulator when allowed."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade(engine)
+    contracts = ContractRegistry.load()
+    connectors = load_connectors()
+    unconfigured = [name for name in connectors if name not in settings.agencies]
+    simulators = start_simulators(connectors, unconfigured) if settings.simulators else {}
+    endpoints = {
+        name: Endpoint(cfg.url, cfg.credentials) for name, cfg in settings.agencies.items()
+    } | {
+        name: Endpoint(run.server.url, dict(run.simulator.credentials))
+        for name, run in simulators.items()
+    }
+    clients = {name: connectors[name].client(endpoints[name]) for name in endpoints
+               if name in connectors}
+    return HubRuntime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        contracts=contracts,
+        connectors=connectors,
+        clients=clients,
+        gateway=AgencyGateway(connectors, clients, contracts),
+        flows=default_flows(),
+        simulators=simulators,
+    )

@@ -1,0 +1,1 @@
+"""The records store: tables, engine, migrations and the unit of work."""

@@ -1,0 +1,149 @@
+"""The records store's tables: messages and their history, records, audit trail, outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps are UTC-aware on the way in and out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UtcDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class MessageStatus:
+    """A message's states; replay and `hub replay list --status` use these names."""
+
+    PENDING = "pending"
+    RETRYING = "retrying"
+    FAILED = "failed"
+    DEAD = "dead"
+    REJECTED = "rejected"
+    DONE = "done"
+    ALL = (PENDING, RETRYING, FAILED, DEAD, REJECTED, DONE)
+    FINAL = (REJECTED, DONE)
+
+
+class Message(Base):
+    """One inbound message, keyed by its event id (the inbox): its state and its raw envelope."""
+
+    __tablename__ = "messages"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str | None] = mapped_column(String(200), index=True)
+    source: Mapped[str | None] = mapped_column(String(400))
+    correlationid: Mapped[str] = mapped_column(String(200), index=True)
+    causationid: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    agency: Mapped[str | None] = mapped_column(String(50), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    envelope: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class MessageHistory(Base):
+    """Every step one message went through, newest last: what `hub replay show` prints."""
+
+    __tablename__ = "message_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ParkingPermit(Base):
+    """A parking permit application and the hub's decision on it."""
+
+    __tablename__ = "parking_permits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_no: Mapped[str] = mapped_column(String(40), unique=True)
+    permit_no: Mapped[str | None] = mapped_column(String(40), unique=True)
+    plate_number: Mapped[str] = mapped_column(String(5))
+    plate_code: Mapped[str] = mapped_column(String(2))
+    civil_id: Mapped[str] = mapped_column(String(9))
+    zone: Mapped[str] = mapped_column(String(40))
+    months: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    reasons: Mapped[list[Any]] = mapped_column(default=list)
+    owner_name_en: Mapped[str | None] = mapped_column(String(200))
+    owner_name_ar: Mapped[str | None] = mapped_column(String(200))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    correlationid: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (Index("ix_parking_permits_plate", "plate_number", "plate_code"),)
+
+
+class AuditEntry(Base):
+    """One step of the audit trail; `entry_hash` chains it to the entry before (append-only)."""
+
+    __tablename__ = "audit_entries"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    recorded_at: Mapped[str] = mapped_column(String(40))
+    correlationid: Mapped[str | None] = mapped_column(String(200), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """A single row holding the chain's head; writers lock it so the chain stays one line."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class OutboxEvent(Base):
+    """A result committed with the change that caused it; the relay publishes it and marks it sent."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), index=True)
+    exchange: Mapped[str] = mapped_column(String(100))
+    routing_key: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,0 +1,1 @@
+"""The `hub` command line for operations staff: serve, demo, send, replay."""
