@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import uuid
@@ -77,6 +78,28 @@ def derived_id(*parts: str) -> str:
 def body_digest(body: bytes) -> str:
     """Stable id for a body that has no usable event id: the same garbage dedupes to one row."""
     return "sha256:" + hashlib.sha256(body).hexdigest()[:32]
+
+
+_BINARY_PREFIX = "base64:"
+
+
+def body_to_text(body: bytes) -> str:
+    """How a raw body is kept in the store: as is when it is clean UTF-8, else base64
+    (PostgreSQL text cannot hold NUL, and a replay must get back the exact bytes)."""
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text or text.startswith(_BINARY_PREFIX):
+        return _BINARY_PREFIX + base64.b64encode(body).decode("ascii")
+    return text
+
+
+def body_from_text(text: str) -> bytes:
+    """The exact bytes `body_to_text` was given."""
+    if text.startswith(_BINARY_PREFIX):
+        return base64.b64decode(text[len(_BINARY_PREFIX):])
+    return text.encode("utf-8")
 
 
 def parse_event(body: bytes | str | dict[str, Any]) -> CloudEvent:

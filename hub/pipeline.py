@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.connectors import CallContext
 from hub.contracts import ContractRegistry, UnknownContract
-from hub.envelope import CloudEvent, body_digest, derived_id, new_event, parse_event
+from hub.envelope import (
+    CloudEvent,
+    body_digest,
+    body_to_text,
+    derived_id,
+    new_event,
+    parse_event,
+)
 from hub.errors import (
     AgencyError,
     EnvelopeError,
@@ -50,10 +57,6 @@ class Handled:
     message_id: str
     emitted: list[OutboxEvent] = field(default_factory=list)
     retry_in_s: float | None = None
-
-
-def _body_text(body: bytes) -> str:
-    return body.decode("utf-8", errors="replace")
 
 
 class Pipeline:
@@ -136,7 +139,7 @@ class Pipeline:
                         row = Message(
                             id=event.id, type=event.type, source=event.source,
                             correlationid=event.correlation, causationid=event.causationid,
-                            status=MessageStatus.PENDING, attempts=0, envelope=_body_text(body),
+                            status=MessageStatus.PENDING, attempts=0, envelope=body_to_text(body),
                         )
                         uow.session.add(row)
                         uow.audit("message.received", type=event.type, source=event.source)
@@ -246,7 +249,7 @@ class Pipeline:
                     id=message_id, type=type_, source=source, correlationid=correlationid,
                     causationid=causationid, status=MessageStatus.REJECTED, attempts=1,
                     last_error="; ".join(f"{e.field}: {e.message}" for e in errors)[:2000],
-                    envelope=_body_text(body),
+                    envelope=body_to_text(body),
                 ))
                 uow.audit("message.received", type=type_, source=source)
                 uow.audit("message.rejected", reason=reason, errors=data["errors"])

@@ -2,7 +2,15 @@ import json
 
 import pytest
 
-from hub.envelope import CloudEvent, body_digest, derived_id, new_event, parse_event
+from hub.envelope import (
+    CloudEvent,
+    body_digest,
+    body_from_text,
+    body_to_text,
+    derived_id,
+    new_event,
+    parse_event,
+)
 from hub.errors import EnvelopeError
 
 VALID = {
@@ -69,3 +77,12 @@ def test_derived_ids_are_stable_and_distinct() -> None:
     assert derived_id("a", "t") == derived_id("a", "t")
     assert derived_id("a", "t") != derived_id("b", "t")
     assert body_digest(b"x") == body_digest(b"x") != body_digest(b"y")
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"a": "\xd8\xb3"}', b"\x00garbage", b"\xff\xfe", "base64:x".encode()]
+)
+def test_bodies_are_stored_as_text_and_come_back_exact(body: bytes) -> None:
+    text = body_to_text(body)
+    assert "\x00" not in text
+    assert body_from_text(text) == body

@@ -1,0 +1,62 @@
+"""Shared fixtures: real PostgreSQL and RabbitMQ when reachable; under CI=true their absence
+fails the suites that need them instead of skipping them."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+RABBITMQ_URL = os.environ.get("HUB_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+HOW_TO_START = {
+    "postgres": "start PostgreSQL: pg_ctlcluster --skip-systemctl-redirect "
+    "$(ls /etc/postgresql) main start",
+    "rabbitmq": "start RabbitMQ: rabbitmq-server -detached",
+}
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip (or, under CI, fail) a test whose real service is not there."""
+    if _reachable(host, port):
+        return
+    message = f"{name} not reachable on {host}:{port}; {HOW_TO_START[name]}"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh database for this test session, dropped at the end."""
+    require_service("postgres", "127.0.0.1", 5432)
+    from sqlalchemy import create_engine, text
+
+    name = f"hub_test_{os.getpid()}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    require_service("rabbitmq", "127.0.0.1", 5672)
+    return RABBITMQ_URL
