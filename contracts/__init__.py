@@ -1,4 +1,4 @@
-"""The hub's contracts as files: JSON Schema for messages and canonical models, WSDL/XSD of agencies."""
+"""The hub's contracts as files: JSON Schema for messages and canonical models, agency WSDL/XSD."""
 
 from pathlib import Path
 

@@ -38,11 +38,9 @@ class AgencyEndpointSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """The hub's configuration: `HUB_*` variables, optionally a TOML file named by HUB_CONFIG_FILE."""
+    """The hub's configuration: `HUB_*` variables, or a TOML file named by HUB_CONFIG_FILE."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="HUB_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="HUB_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Field(Path("./var"), description="Where the embedded store and queue live.")
     database_url: str | None = Field(
@@ -54,7 +52,8 @@ class Settings(BaseSettings):
     http_host: str = Field("127.0.0.1", description="Bind address of the REST and SOAP endpoints.")
     http_port: int = Field(8080, description="Port of the REST and SOAP endpoints.")
     retry_ladder: str = Field(
-        "1m,5m,30m,2h", description="Delays of broker redelivery; after the last, a message is dead."
+        "1m,5m,30m,2h",
+        description="Delays of broker redelivery; after the last, a message is dead.",
     )
     prefetch: int = Field(8, ge=1, description="Messages a worker may hold unacknowledged.")
     log_level: str = Field("info", description="Lowest log level written.")
@@ -82,7 +81,9 @@ class Settings(BaseSettings):
 
     @property
     def resolved_broker_url(self) -> str:
-        return self.broker_url or f"embedded+sqlite:///{(self.data_dir / 'broker.sqlite3').resolve()}"
+        return (
+            self.broker_url or f"embedded+sqlite:///{(self.data_dir / 'broker.sqlite3').resolve()}"
+        )
 
     @property
     def is_embedded(self) -> bool:

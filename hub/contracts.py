@@ -7,7 +7,7 @@ A contract file lives at `contracts/<kind>/<name>/<major>.<minor>.json` and carr
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,13 +67,15 @@ def _field_errors(error: ValidationError) -> Iterator[FieldError]:
     """Turn one jsonschema error into one line per failing field, with a dotted path."""
     base = ".".join(str(p) for p in error.absolute_path)
     prefix = f"{base}." if base else ""
+    required = error.validator_value
     if error.validator == "required" and isinstance(error.instance, dict):
-        for name in error.validator_value:
+        for name in required if isinstance(required, list) else []:
             if name not in error.instance:
                 yield FieldError(f"{prefix}{name}", "is required")
         return
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = set(error.schema.get("properties", {}))
+        schema = error.schema if isinstance(error.schema, Mapping) else {}
+        allowed = set(schema.get("properties", {}))
         for name in error.instance:
             if name not in allowed:
                 yield FieldError(f"{prefix}{name}", "is not allowed here")

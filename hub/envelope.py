@@ -98,7 +98,7 @@ def body_to_text(body: bytes) -> str:
 def body_from_text(text: str) -> bytes:
     """The exact bytes `body_to_text` was given."""
     if text.startswith(_BINARY_PREFIX):
-        return base64.b64decode(text[len(_BINARY_PREFIX):])
+        return base64.b64decode(text[len(_BINARY_PREFIX) :])
     return text.encode("utf-8")
 
 

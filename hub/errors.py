@@ -1,4 +1,4 @@
-"""Every failure the hub knows, as a shallow tree: retry decisions read the class, never the text."""
+"""Every failure the hub knows, as a shallow tree: retry decisions read the class, not the text."""
 
 from __future__ import annotations
 

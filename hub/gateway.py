@@ -104,7 +104,9 @@ class AgencyGateway:
         try:
             self._contracts.validate(op.request_contract, dict(request))
         except ContractViolation as exc:
-            raise PermanentAgencyError(agency, operation, f"request breaks contract: {exc}") from exc
+            raise PermanentAgencyError(
+                agency, operation, f"request breaks contract: {exc}"
+            ) from exc
         policy = self._connectors[agency].policy
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.attempts),
@@ -141,12 +143,25 @@ class AgencyGateway:
             latency = round((time.perf_counter() - started) * 1000, 2)
             calls.records.append(
                 CallRecord(
-                    agency, op.name, number, latency, outcome, request_digest,
-                    digest(dict(reply)) if reply is not None else None, error,
+                    agency,
+                    op.name,
+                    number,
+                    latency,
+                    outcome,
+                    request_digest,
+                    digest(dict(reply)) if reply is not None else None,
+                    error,
                 )
             )
-            log.info("agency.call", agency=agency, operation=op.name, attempt=number,
-                     latency_ms=latency, outcome=outcome, error=error)
+            log.info(
+                "agency.call",
+                agency=agency,
+                operation=op.name,
+                attempt=number,
+                latency_ms=latency,
+                outcome=outcome,
+                error=error,
+            )
 
         attempt_ctx = CallContext(ctx.correlation_id, ctx.message_id, number)
         try:
@@ -156,8 +171,11 @@ class AgencyGateway:
             record("timeout", None, "no answer within the hub's guard timeout")
             raise TransientAgencyError(agency, op.name, "timed out") from None
         except AgencyError as exc:
-            record("transient" if isinstance(exc, TransientAgencyError) else "permanent",
-                   None, exc.reason)
+            record(
+                "transient" if isinstance(exc, TransientAgencyError) else "permanent",
+                None,
+                exc.reason,
+            )
             raise
         try:
             self._contracts.validate(op.response_contract, dict(reply))

@@ -46,9 +46,7 @@ def mask_value(key: str, value: Any) -> Any:
     return value
 
 
-def mask_personal_data(
-    logger: WrappedLogger, method_name: str, event_dict: EventDict
-) -> EventDict:
+def mask_personal_data(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
     """structlog processor: no civil id, phone number or secret leaves the process unmasked."""
     return {key: mask_value(key, value) for key, value in event_dict.items()}
 
@@ -76,9 +74,10 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
 def bind_case(correlationid: str, message_id: str, **extra: Any) -> None:
     """Put the business case on every log line written by this task or thread from now on."""
     structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(correlationid=correlationid, message_id=message_id, **extra)
+    structlog.contextvars.bind_contextvars(
+        correlationid=correlationid, message_id=message_id, **extra
+    )
 
 
 def unbind_case() -> None:
     structlog.contextvars.clear_contextvars()
-

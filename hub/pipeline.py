@@ -137,9 +137,14 @@ class Pipeline:
                         return None
                     if row is None:
                         row = Message(
-                            id=event.id, type=event.type, source=event.source,
-                            correlationid=event.correlation, causationid=event.causationid,
-                            status=MessageStatus.PENDING, attempts=0, envelope=body_to_text(body),
+                            id=event.id,
+                            type=event.type,
+                            source=event.source,
+                            correlationid=event.correlation,
+                            causationid=event.causationid,
+                            status=MessageStatus.PENDING,
+                            attempts=0,
+                            envelope=body_to_text(body),
                         )
                         uow.session.add(row)
                         uow.audit("message.received", type=event.type, source=event.source)
@@ -155,7 +160,11 @@ class Pipeline:
         raise RuntimeError(f"could not register message {event.id}")
 
     def _claim_final(
-        self, uow: UnitOfWork, message_id: str, status: str, agency: list[str],
+        self,
+        uow: UnitOfWork,
+        message_id: str,
+        status: str,
+        agency: list[str],
         last_error: str | None = None,
     ) -> bool:
         """Move the message to a final or waiting state unless another delivery finished it."""
@@ -192,8 +201,9 @@ class Pipeline:
             if not self._claim_final(uow, event.id, status, [exc.agency], str(exc)):
                 return Handled(Outcome.DUPLICATE, event.id)
             self._audit_calls(uow, calls)
-            uow.audit(f"message.{status}", error=str(exc), attempt=attempt,
-                      error_class=type(exc).__name__)
+            uow.audit(
+                f"message.{status}", error=str(exc), attempt=attempt, error_class=type(exc).__name__
+            )
             uow.history(event.id, status, attempt, error=str(exc), agency=exc.agency)
             uow.commit()
         log.warning(f"message.{status}", attempt=attempt, error=str(exc))
@@ -203,9 +213,14 @@ class Pipeline:
         self, event: CloudEvent, body: bytes, reason: str, errors: list[FieldError]
     ) -> Handled:
         return self._record_rejection(
-            message_id=event.id, type_=event.type, source=event.source,
-            correlationid=event.correlation, causationid=event.causationid,
-            body=body, reason=reason, errors=errors,
+            message_id=event.id,
+            type_=event.type,
+            source=event.source,
+            correlationid=event.correlation,
+            causationid=event.causationid,
+            body=body,
+            reason=reason,
+            errors=errors,
         )
 
     def _reject_undecodable(self, body: bytes, exc: EnvelopeError) -> Handled:
@@ -216,50 +231,75 @@ class Pipeline:
             pass
         given = raw.get("id") if isinstance(raw, dict) else None
         type_ = raw.get("type") if isinstance(raw, dict) else None
-        message_id = given if isinstance(given, str) and 0 < len(given) <= 200 else body_digest(body)
+        message_id = (
+            given if isinstance(given, str) and 0 < len(given) <= 200 else body_digest(body)
+        )
         correlation = raw.get("correlationid") if isinstance(raw, dict) else None
         return self._record_rejection(
             message_id=message_id,
             type_=type_ if isinstance(type_, str) else None,
             source=None,
             correlationid=correlation if isinstance(correlation, str) else message_id,
-            causationid=None, body=body, reason="envelope", errors=exc.errors,
+            causationid=None,
+            body=body,
+            reason="envelope",
+            errors=exc.errors,
         )
 
     def _record_rejection(
-        self, *, message_id: str, type_: str | None, source: str | None, correlationid: str,
-        causationid: str | None, body: bytes, reason: str, errors: list[FieldError],
+        self,
+        *,
+        message_id: str,
+        type_: str | None,
+        source: str | None,
+        correlationid: str,
+        causationid: str | None,
+        body: bytes,
+        reason: str,
+        errors: list[FieldError],
     ) -> Handled:
         """Keep the message as rejected and answer with `hub.message.rejected`; change nothing."""
         contract = self._contracts.latest(REJECTED_TYPE)
         data = {
-            "rejected_id": message_id, "rejected_type": type_, "reason": reason,
+            "rejected_id": message_id,
+            "rejected_type": type_,
+            "reason": reason,
             "errors": [e.as_dict() for e in errors],
         }
         answer = new_event(
-            REJECTED_TYPE, data, dataschema=contract.id, correlationid=correlationid,
-            causationid=message_id, event_id=derived_id(message_id, REJECTED_TYPE),
+            REJECTED_TYPE,
+            data,
+            dataschema=contract.id,
+            correlationid=correlationid,
+            causationid=message_id,
+            event_id=derived_id(message_id, REJECTED_TYPE),
         )
         uow = UnitOfWork(self._sessions, correlationid=correlationid, message_id=message_id)
         try:
             with uow:
                 if uow.session.get(Message, message_id) is not None:
                     return Handled(Outcome.DUPLICATE, message_id)
-                uow.session.add(Message(
-                    id=message_id, type=type_, source=source, correlationid=correlationid,
-                    causationid=causationid, status=MessageStatus.REJECTED, attempts=1,
-                    last_error="; ".join(f"{e.field}: {e.message}" for e in errors)[:2000],
-                    envelope=body_to_text(body),
-                ))
+                uow.session.add(
+                    Message(
+                        id=message_id,
+                        type=type_,
+                        source=source,
+                        correlationid=correlationid,
+                        causationid=causationid,
+                        status=MessageStatus.REJECTED,
+                        attempts=1,
+                        last_error="; ".join(f"{e.field}: {e.message}" for e in errors)[:2000],
+                        envelope=body_to_text(body),
+                    )
+                )
                 uow.audit("message.received", type=type_, source=source)
                 uow.audit("message.rejected", reason=reason, errors=data["errors"])
-                uow.history(message_id, MessageStatus.REJECTED, 1, reason=reason,
-                            errors=data["errors"])
+                uow.history(
+                    message_id, MessageStatus.REJECTED, 1, reason=reason, errors=data["errors"]
+                )
                 uow.emit(answer)
                 uow.commit()
         except IntegrityError:
             return Handled(Outcome.DUPLICATE, message_id)
-        log.warning("message.rejected", message_id=message_id, reason=reason,
-                    errors=data["errors"])
+        log.warning("message.rejected", message_id=message_id, reason=reason, errors=data["errors"])
         return Handled(Outcome.REJECTED, message_id, uow.emitted)
-

@@ -106,8 +106,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         name: Endpoint(run.server.url, dict(run.simulator.credentials))
         for name, run in simulators.items()
     }
-    clients = {name: connectors[name].client(endpoints[name]) for name in endpoints
-               if name in connectors}
+    clients = {
+        name: connectors[name].client(endpoints[name]) for name in endpoints if name in connectors
+    }
     return HubRuntime(
         settings=settings,
         engine=engine,

@@ -1,4 +1,4 @@
-"""Run an ASGI app with uvicorn on loopback in a background thread (simulators, endpoints, tests)."""
+"""Run an ASGI app with uvicorn on loopback in a background thread (simulators, tests)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,11 @@ class LoopbackServer:
         self.host = host
         self.port = port or free_port(host)
         config = uvicorn.Config(
-            app, host=self.host, port=self.port, log_level="warning", access_log=False,
+            app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
             lifespan="off",
         )
         self._server = uvicorn.Server(config)

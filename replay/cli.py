@@ -81,7 +81,8 @@ def send(
         raise CommandFailed(f"{file} is not JSON: {exc}") from None
     if not isinstance(event, dict):
         raise CommandFailed(f"{file} must hold one JSON object (a CloudEvent)")
-    routing_key = event.get("type") if isinstance(event.get("type"), str) else "unknown"
+    given_type = event.get("type")
+    routing_key = given_type if isinstance(given_type, str) else "unknown"
     settings = load_settings()
     with Publisher(settings.resolved_broker_url) as publisher:
         publisher.publish(text.encode("utf-8"), exchange=IN_EXCHANGE, routing_key=routing_key)
@@ -102,7 +103,9 @@ def demo(
 
 @replay_app.command("list")
 def replay_list(
-    status: Annotated[str | None, typer.Option(help="pending, retrying, failed, dead, rejected or done.")] = None,
+    status: Annotated[
+        str | None, typer.Option(help="pending, retrying, failed, dead, rejected or done.")
+    ] = None,
     type_: Annotated[str | None, typer.Option("--type", help="Message type.")] = None,
     agency: Annotated[str | None, typer.Option(help="Agency involved, e.g. rop.")] = None,
     correlation_id: Annotated[str | None, typer.Option(help="One business case.")] = None,
@@ -119,10 +122,14 @@ def replay_list(
 
     try:
         flt = MessageFilter(
-            status=status, type=type_, agency=agency, correlationid=correlation_id,
+            status=status,
+            type=type_,
+            agency=agency,
+            correlationid=correlation_id,
             since=parse_when(since) if since else None,
             until=parse_when(until) if until else None,
-            limit=limit, offset=offset,
+            limit=limit,
+            offset=offset,
         )
     except ValueError as exc:
         raise CommandFailed(str(exc)) from None
@@ -138,8 +145,13 @@ def replay_list(
     table = Table("id", "type", "status", "agency", "attempts", "received", "last error")
     for row in rows:
         table.add_row(
-            row["id"], row["type"] or "-", row["status"], row["agency"] or "-",
-            str(row["attempts"]), row["received_at"][:19], (row["last_error"] or "")[:60],
+            row["id"],
+            row["type"] or "-",
+            row["status"],
+            row["agency"] or "-",
+            str(row["attempts"]),
+            row["received_at"][:19],
+            (row["last_error"] or "")[:60],
         )
     console.print(table)
     console.print(f"{len(rows)} message(s)", highlight=False)

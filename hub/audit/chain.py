@@ -50,8 +50,10 @@ def compute_hash(entry: AuditEntry) -> str:
 
 def digest(data: bytes | str | dict[str, Any] | list[Any]) -> str:
     """sha256 of a request or reply, for the trail (the trail keeps digests, not bodies)."""
-    raw = data if isinstance(data, bytes) else (
-        data.encode() if isinstance(data, str) else rfc8785.dumps(data)
+    raw = (
+        data
+        if isinstance(data, bytes)
+        else (data.encode() if isinstance(data, str) else rfc8785.dumps(data))
     )
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
@@ -64,7 +66,9 @@ def append_entries(session: Session, drafts: list[AuditDraft]) -> list[AuditEntr
     """
     if not drafts:
         return []
-    head = session.execute(select(AuditHead).where(AuditHead.id == 1).with_for_update()).scalar_one()
+    head = session.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one()
     entries = []
     for draft in drafts:
         entry = AuditEntry(

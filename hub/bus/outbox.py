@@ -42,12 +42,14 @@ class OutboxRelay:
         """Publish results left unsent by a crash (older than `older_than_s`)."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
         with self._sessions() as session:
-            rows = list(session.scalars(
-                select(OutboxEvent)
-                .where(OutboxEvent.sent_at.is_(None), OutboxEvent.created_at <= cutoff)
-                .order_by(OutboxEvent.created_at)
-                .limit(limit)
-            ))
+            rows = list(
+                session.scalars(
+                    select(OutboxEvent)
+                    .where(OutboxEvent.sent_at.is_(None), OutboxEvent.created_at <= cutoff)
+                    .order_by(OutboxEvent.created_at)
+                    .limit(limit)
+                )
+            )
         if rows:
             log.info("outbox.sweep", unsent=len(rows))
         return self.publish(rows)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Any
 
-from kombu import Connection, Exchange, Producer
+from kombu.connection import Connection
+from kombu.entity import Exchange
+from kombu.messaging import Producer
 
 from hub.bus.topology import CONTENT_TYPE, IN_EXCHANGE, OUT_EXCHANGE, is_amqp
 

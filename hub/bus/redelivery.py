@@ -3,7 +3,7 @@ the ladder's delay, through the broker, so no worker holds it in memory while it
 
 from __future__ import annotations
 
-from kombu import Queue
+from kombu.entity import Queue
 
 from hub.bus.publisher import Publisher
 from hub.bus.topology import INBOUND_QUEUE_NAME, is_amqp
@@ -22,7 +22,8 @@ class RedeliveryScheduler:
         name = f"{INBOUND_QUEUE_NAME}.delay.{delay_ms}"
         if name not in self._declared:
             Queue(
-                name, durable=True,
+                name,
+                durable=True,
                 queue_arguments={
                     "x-message-ttl": delay_ms,
                     "x-dead-letter-exchange": "",

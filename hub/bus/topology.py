@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kombu import Exchange, Queue
+from kombu.entity import Exchange, Queue
 
 IN_EXCHANGE_NAME = "municipal.in"
 OUT_EXCHANGE_NAME = "municipal.out"
@@ -21,7 +21,10 @@ def inbound_queue(broker_url: str) -> Queue:
     """The hub's work queue: every type on `municipal.in`; a quorum queue on RabbitMQ."""
     arguments = {"x-queue-type": "quorum"} if is_amqp(broker_url) else None
     return Queue(
-        INBOUND_QUEUE_NAME, exchange=IN_EXCHANGE, routing_key="#", durable=True,
+        INBOUND_QUEUE_NAME,
+        exchange=IN_EXCHANGE,
+        routing_key="#",
+        durable=True,
         queue_arguments=arguments,
     )
 
@@ -30,6 +33,9 @@ def results_queue(name: str, broker_url: str, routing_key: str = "#") -> Queue:
     """A queue on `municipal.out`, as a municipal backend (or a test, or the demo) binds one."""
     arguments = {"x-queue-type": "quorum"} if is_amqp(broker_url) else None
     return Queue(
-        name, exchange=OUT_EXCHANGE, routing_key=routing_key, durable=True,
+        name,
+        exchange=OUT_EXCHANGE,
+        routing_key=routing_key,
+        durable=True,
         queue_arguments=arguments,
     )

@@ -9,8 +9,9 @@ import time
 from typing import Any
 
 import structlog
-from kombu import Connection, Consumer
+from kombu.connection import Connection
 from kombu.message import Message as KombuMessage
+from kombu.messaging import Consumer
 from kombu.mixins import ConsumerMixin
 
 from hub.bus.outbox import OutboxRelay
@@ -23,7 +24,7 @@ SWEEP_EVERY_S = 5.0
 CRASH_BACKOFF_S = 1.0
 
 
-class Worker(ConsumerMixin):  # type: ignore[misc]
+class Worker(ConsumerMixin):
     """One consumer of `hub.inbound`; run several (threads, processes, machines) to compete."""
 
     def __init__(
@@ -59,7 +60,7 @@ class Worker(ConsumerMixin):  # type: ignore[misc]
 
     def get_consumers(self, consumer_cls: type[Consumer], channel: Any) -> list[Consumer]:
         return [
-            consumer_cls(
+            consumer_cls(  # type: ignore[call-arg]  # ConsumerMixin binds the channel
                 queues=[inbound_queue(self._broker_url)],
                 on_message=self._on_message,
                 prefetch_count=self._prefetch,

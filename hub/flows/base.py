@@ -21,7 +21,9 @@ class Agencies:
         self._ctx = ctx
         self.calls = calls
 
-    async def ask(self, agency: str, operation: str, request: Mapping[str, Any]) -> Mapping[str, Any]:
+    async def ask(
+        self, agency: str, operation: str, request: Mapping[str, Any]
+    ) -> Mapping[str, Any]:
         return await self._gateway.call(agency, operation, request, self._ctx, self.calls)
 
 

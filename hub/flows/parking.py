@@ -37,13 +37,14 @@ class ParkingPermitFlow:
     """Issue or refuse a parking permit on the vehicle register's word."""
 
     handles = "permit.parking.requested"
-    results = ("permit.parking.completed",)
+    results: tuple[str, ...] = ("permit.parking.completed",)
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> dict[str, Any]:
         plate = event.data["plate"]
         return dict(
             await agencies.ask(
-                "rop", "vehicle_inquiry",
+                "rop",
+                "vehicle_inquiry",
                 {"plate_number": plate["number"], "plate_code": plate["code"]},
             )
         )
@@ -55,8 +56,11 @@ class ParkingPermitFlow:
         plate = f"{data['plate']['number']} {data['plate']['code']}"
         vehicle = facts.get("vehicle") if facts.get("found") else None
         decision = decide_parking(
-            plate=plate, applicant_civil_id=data["civil_id"], months=data["months"],
-            vehicle=vehicle, today=datetime.now(UTC).date(),
+            plate=plate,
+            applicant_civil_id=data["civil_id"],
+            months=data["months"],
+            vehicle=vehicle,
+            today=datetime.now(UTC).date(),
         )
         session = uow.session
         permit = session.execute(
@@ -78,8 +82,13 @@ class ParkingPermitFlow:
         session.flush()
         if decision.issued and permit.permit_no is None:
             permit.permit_no = f"{PERMIT_NO_PREFIX}{permit.id:07d}"
-        uow.audit("record.changed", record="parking_permit", key=permit.application_no,
-                  before=before, after=permit_snapshot(permit))
+        uow.audit(
+            "record.changed",
+            record="parking_permit",
+            key=permit.application_no,
+            before=before,
+            after=permit_snapshot(permit),
+        )
         result: dict[str, Any] = {
             "application_no": data["application_no"],
             "decision": permit.status,

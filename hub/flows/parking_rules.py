@@ -60,8 +60,12 @@ def add_months(start: date, months: int) -> date:
 
 
 def decide_parking(
-    *, plate: str, applicant_civil_id: str, months: int,
-    vehicle: Mapping[str, Any] | None, today: date,
+    *,
+    plate: str,
+    applicant_civil_id: str,
+    months: int,
+    vehicle: Mapping[str, Any] | None,
+    today: date,
 ) -> ParkingDecision:
     """Apply the rule to what ROP said about the vehicle (None: ROP does not know the plate)."""
     if vehicle is None:

@@ -30,7 +30,7 @@ class MessageFilter:
             )
 
 
-def _filtered(flt: MessageFilter) -> Select[tuple[Message]]:
+def _filtered(flt: MessageFilter) -> Select[Message]:
     query = select(Message)
     if flt.status:
         query = query.where(Message.status == flt.status)
@@ -64,9 +64,6 @@ def message_summary(row: Message) -> dict[str, Any]:
 
 def list_messages(session: Session, flt: MessageFilter) -> list[dict[str, Any]]:
     query = (
-        _filtered(flt)
-        .order_by(Message.received_at, Message.id)
-        .limit(flt.limit)
-        .offset(flt.offset)
+        _filtered(flt).order_by(Message.received_at, Message.id).limit(flt.limit).offset(flt.offset)
     )
     return [message_summary(row) for row in session.scalars(query)]

@@ -135,7 +135,7 @@ class AuditHead(Base):
 
 
 class OutboxEvent(Base):
-    """A result committed with the change that caused it; the relay publishes it and marks it sent."""
+    """A result committed with the change that caused it; the relay publishes it, marks it sent."""
 
     __tablename__ = "outbox"
 

@@ -27,10 +27,12 @@ from tests.fakes import FakeRopConnector, FakeVehicleRegister, vehicle
 
 @pytest.fixture
 def register() -> FakeVehicleRegister:
-    return FakeVehicleRegister({
-        ("12345", "AB"): vehicle("12345", "AB", "09123456"),
-        ("4411", "R"): vehicle("4411", "R", "07654321", expiry="2025-01-31"),
-    })
+    return FakeVehicleRegister(
+        {
+            ("12345", "AB"): vehicle("12345", "AB", "09123456"),
+            ("4411", "R"): vehicle("4411", "R", "07654321", expiry="2025-01-31"),
+        }
+    )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -68,10 +70,15 @@ def request(**data: Any) -> bytes:
         "zone": "qurum",
         "months": 3,
     } | data
-    return json.dumps({
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "urn:test",
-        "type": "permit.parking.requested", "data": body,
-    }).encode()
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": str(uuid.uuid4()),
+            "source": "urn:test",
+            "type": "permit.parking.requested",
+            "data": body,
+        }
+    ).encode()
 
 
 def handle(pipeline: Pipeline, body: bytes):  # type: ignore[no-untyped-def]
@@ -117,7 +124,9 @@ def test_lapsed_registration_refused_with_arabic_reason(pipeline: Pipeline) -> N
 
 
 def test_invalid_message_is_rejected_naming_fields_and_changes_nothing(
-    pipeline: Pipeline, sessions, register  # type: ignore[no-untyped-def]
+    pipeline: Pipeline,
+    sessions,
+    register,  # type: ignore[no-untyped-def]
 ) -> None:
     body = json.loads(request(months=5))
     del body["data"]["civil_id"]
@@ -151,7 +160,9 @@ def test_unknown_type_is_rejected(pipeline: Pipeline) -> None:
 
 
 def test_transient_fault_retries_along_the_ladder_then_dies(
-    pipeline: Pipeline, sessions, register  # type: ignore[no-untyped-def]
+    pipeline: Pipeline,
+    sessions,
+    register,  # type: ignore[no-untyped-def]
 ) -> None:
     register.fail_with = TransientAgencyError("rop", "vehicle_inquiry", "503 from agency")
     body = request()
@@ -196,8 +207,14 @@ def test_audit_entries_form_one_chain(pipeline: Pipeline, sessions) -> None:  # 
     with sessions() as session:
         entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.seq)))
     kinds = [e.kind for e in entries]
-    assert {"message.received", "message.validated", "agency.call", "record.changed",
-            "result.queued", "message.done"} <= set(kinds)
+    assert {
+        "message.received",
+        "message.validated",
+        "agency.call",
+        "record.changed",
+        "result.queued",
+        "message.done",
+    } <= set(kinds)
     previous = GENESIS_HASH
     for expected_seq, entry in enumerate(entries, start=1):
         assert entry.seq == expected_seq

@@ -19,8 +19,11 @@ def test_log_lines_are_json_with_correlation_and_masked_fields() -> None:
     bind_case("case-1", "evt-1")
     try:
         structlog.get_logger("t").info(
-            "checked", civil_id="09123456", owner={"phone": "+96891234567", "name_ar": "سالم"},
-            note="owner 123456789 mismatch", password="hunter2",
+            "checked",
+            civil_id="09123456",
+            owner={"phone": "+96891234567", "name_ar": "سالم"},
+            note="owner 123456789 mismatch",
+            password="hunter2",
         )
     finally:
         unbind_case()
