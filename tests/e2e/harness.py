@@ -13,11 +13,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from kombu.connection import Connection
+from kombu.simple import SimpleQueue
+
 import hub.bus  # noqa: F401  (the embedded transport's URL alias)
 from hub.bus.publisher import Publisher
 from hub.bus.topology import IN_EXCHANGE, results_queue
-from kombu.connection import Connection
-from kombu.simple import SimpleQueue
 
 REPO = Path(__file__).resolve().parents[2]
 HUB = [sys.executable, "-m", "replay"]
