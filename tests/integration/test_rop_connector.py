@@ -1,0 +1,295 @@
+"""RopClient against the ROP simulator on loopback: real HTTP, real SOAP, every fault mode."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import httpx
+import pytest
+import zeep
+from zeep.wsse.username import UsernameToken
+
+from connectors.rop import RopClient, RopConnector, RopSimulator, connector, data
+from connectors.rop.transport import retry_after_seconds
+from hub.connectors import CallContext, CallPolicy, Connector, Endpoint, Health
+from hub.contracts import ContractRegistry
+from hub.errors import ConfigurationError, PermanentAgencyError, TransientAgencyError
+from hub.serving import LoopbackServer
+from hub.soap import SOAP_ENV, WSSE
+
+TIMEOUT_S = 0.5
+POLICY = CallPolicy(timeout_s=TIMEOUT_S, attempts=1)
+CTX = CallContext(correlation_id="corr-1", message_id="msg-1")
+KNOWN = {"plate_number": "12345", "plate_code": "AB"}
+
+
+@pytest.fixture(scope="module")
+def simulator() -> RopSimulator:
+    return RopSimulator(seed=0, latency_s=0.2, stall_s=10.0)
+
+
+@pytest.fixture(scope="module")
+def server(simulator: RopSimulator) -> Iterator[LoopbackServer]:
+    with LoopbackServer(simulator.app) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def no_fault(simulator: RopSimulator) -> Iterator[None]:
+    simulator.set_fault("none")
+    yield
+    simulator.set_fault("none")
+
+
+def ask(
+    server: LoopbackServer,
+    credentials: Mapping[str, str],
+    request: Mapping[str, Any] = KNOWN,
+) -> Mapping[str, Any]:
+    """One vehicle inquiry through a fresh RopClient, closed afterwards."""
+
+    async def run() -> Mapping[str, Any]:
+        client = RopConnector(POLICY).client(Endpoint(server.url, credentials))
+        try:
+            return await client.call("vehicle_inquiry", request, CTX)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def check_health(server: LoopbackServer, credentials: Mapping[str, str]) -> Health:
+    async def run() -> Health:
+        client = RopClient(Endpoint(server.url, credentials), POLICY)
+        try:
+            return await client.health()
+        finally:
+            await client.aclose()
+
+    return asyncio.run(run())
+
+
+def raw_post(server: LoopbackServer, body: bytes) -> httpx.Response:
+    return httpx.post(server.url, content=body, headers={"Content-Type": "text/xml; charset=utf-8"})
+
+
+def soap_request(payload: str, username: str = "hub", password: str = "rop-sim-secret") -> bytes:
+    return (
+        f'<soap:Envelope xmlns:soap="{SOAP_ENV}" xmlns:wsse="{WSSE}" '
+        f'xmlns:rop="urn:rop.gov.om:services:1"><soap:Header><wsse:Security>'
+        f"<wsse:UsernameToken><wsse:Username>{username}</wsse:Username>"
+        f"<wsse:Password>{password}</wsse:Password></wsse:UsernameToken></wsse:Security>"
+        f"</soap:Header><soap:Body>{payload}</soap:Body></soap:Envelope>"
+    ).encode()
+
+
+def test_connector_is_a_plugin_the_core_accepts() -> None:
+    assert isinstance(connector, Connector)
+    assert connector.name == "rop" and connector.title == "Royal Oman Police"
+    operation = connector.operations()["vehicle_inquiry"]
+    assert operation.response_contract == "urn:muscat-hub:canonical:vehicle-inquiry-response:1.0"
+    assert connector.simulator().credentials == {"username": "hub", "password": "rop-sim-secret"}
+
+
+def test_missing_credentials_are_a_configuration_error() -> None:
+    with pytest.raises(ConfigurationError, match="username"):
+        connector.client(Endpoint("http://127.0.0.1:9"))
+
+
+def test_known_plate_round_trips_with_arabic_intact(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    reply = ask(server, simulator.credentials)
+    expected = data.find_vehicle("12345", "AB")
+    assert expected is not None
+    vehicle = reply["vehicle"]
+    assert reply["found"] is True
+    assert vehicle["owner"]["name_ar"] == "سالم بن حمد الحارثي" == expected.owner.name_ar
+    assert vehicle["colour_ar"] == "أبيض"
+    assert vehicle["owner"]["civil_id"] == "09123456"
+    assert vehicle["registration_expiry"] == expected.registration_expiry.isoformat()
+    ContractRegistry.load().validate(
+        "urn:muscat-hub:canonical:vehicle-inquiry-response:1.0", dict(reply)
+    )
+
+
+def test_lapsed_vehicle_is_reported_with_its_past_expiry(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    lapsed = data.lapsed_vehicles()[0]
+    plate = {"plate_number": lapsed.plate_number, "plate_code": lapsed.plate_code}
+    reply = ask(server, simulator.credentials, plate)
+    assert reply["vehicle"]["registration_expiry"] == lapsed.registration_expiry.isoformat()
+    assert reply["vehicle"]["owner"]["name_en"] == lapsed.owner.name_en
+
+
+def test_unknown_plate_is_not_found(server: LoopbackServer, simulator: RopSimulator) -> None:
+    [(number, code)] = data.unknown_plates(1)
+    reply = ask(server, simulator.credentials, {"plate_number": number, "plate_code": code})
+    assert reply == {"found": False}
+
+
+def test_wrong_credentials_are_permanent(server: LoopbackServer) -> None:
+    with pytest.raises(PermanentAgencyError, match="authentication failed") as caught:
+        ask(server, {"username": "hub", "password": "guessed"})
+    assert not isinstance(caught.value, TransientAgencyError)
+
+
+@pytest.mark.parametrize(
+    ("mode", "error", "reason"),
+    [
+        ("error", TransientAgencyError, "SOAP Server fault"),
+        ("rate-limit", TransientAgencyError, "HTTP 429"),
+        ("outage", TransientAgencyError, "HTTP 503"),
+        ("malformed", PermanentAgencyError, "unreadable"),
+        ("contract-break", PermanentAgencyError, "reply breaks rop.xsd: "),
+    ],
+)
+def test_each_fault_mode_maps_to_its_error_class(
+    server: LoopbackServer,
+    simulator: RopSimulator,
+    mode: str,
+    error: type[Exception],
+    reason: str,
+) -> None:
+    simulator.set_fault(mode)
+    with pytest.raises(error, match=reason) as caught:
+        ask(server, simulator.credentials)
+    if error is PermanentAgencyError:
+        assert not isinstance(caught.value, TransientAgencyError)
+
+
+def test_rate_limit_carries_retry_after(server: LoopbackServer, simulator: RopSimulator) -> None:
+    simulator.set_fault("rate-limit")
+    with pytest.raises(TransientAgencyError) as caught:
+        ask(server, simulator.credentials)
+    assert caught.value.retry_after == 1.0
+
+
+def test_contract_break_names_the_field(server: LoopbackServer, simulator: RopSimulator) -> None:
+    simulator.set_fault("contract-break")
+    with pytest.raises(PermanentAgencyError) as caught:
+        ask(server, simulator.credentials)
+    assert "VehicleInquiryResponse/Vehicle/RegistrationExpiry" in caught.value.reason
+    assert "xs:date" in caught.value.reason
+
+
+def test_timeout_is_transient_within_the_policy_bound(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    simulator.set_fault("timeout")
+    started = time.monotonic()
+    with pytest.raises(TransientAgencyError, match="no answer within 0.5s"):
+        ask(server, simulator.credentials)
+    assert time.monotonic() - started < TIMEOUT_S + 1.0
+
+
+def test_a_stalled_request_does_not_block_the_simulator(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    simulator.set_fault("timeout")
+
+    async def run() -> tuple[str, float]:
+        async with httpx.AsyncClient(timeout=5.0) as http:
+            stalled = asyncio.create_task(http.post(server.url, content=soap_request("<x/>")))
+            await asyncio.sleep(0.05)
+            started = time.monotonic()
+            admin = await http.get(f"{server.url}/_sim/fault")
+            elapsed = time.monotonic() - started
+            stalled.cancel()
+            return admin.json()["mode"], elapsed
+
+    mode, elapsed = asyncio.run(run())
+    assert mode == "timeout" and elapsed < 1.0
+
+
+def test_latency_mode_answers_late_but_right(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    simulator.set_fault("latency")
+    started = time.monotonic()
+    reply = ask(server, simulator.credentials)
+    assert time.monotonic() - started >= simulator.latency_s
+    assert reply["vehicle"]["owner"]["civil_id"] == "09123456"
+
+
+def test_fault_admin_route(server: LoopbackServer, simulator: RopSimulator) -> None:
+    switched = httpx.post(f"{server.url}/_sim/fault", json={"mode": "outage"})
+    assert switched.status_code == 200 and simulator.fault == "outage"
+    assert httpx.get(f"{server.url}/_sim/fault").json() == {"mode": "outage"}
+    refused = httpx.post(f"{server.url}/_sim/fault", json={"mode": "flood"})
+    assert refused.status_code == 400 and "contract-break" in refused.json()["modes"]
+    assert simulator.fault == "outage"
+
+
+def test_health_times_a_real_request_and_sees_an_outage(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    healthy = check_health(server, simulator.credentials)
+    assert healthy.reachable and healthy.latency_ms is not None and healthy.latency_ms > 0
+    simulator.set_fault("outage")
+    down = check_health(server, simulator.credentials)
+    assert not down.reachable and "503" in down.detail
+
+
+def test_a_stock_zeep_client_works_from_the_served_wsdl(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    credentials = simulator.credentials
+    client = zeep.Client(
+        f"{server.url}/?wsdl",
+        wsse=UsernameToken(credentials["username"], credentials["password"]),
+    )
+    result = client.service.VehicleInquiry(PlateNumber="12345", PlateCode="AB")
+    assert result.Found is True
+    assert result.Vehicle.Owner.NameAr == "سالم بن حمد الحارثي"
+    expected = data.find_vehicle("12345", "AB")
+    assert expected is not None
+    assert result.Vehicle.RegistrationExpiry == expected.registration_expiry
+
+
+@pytest.mark.parametrize(
+    "dtd",
+    [
+        '<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+        '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>',
+        '<!DOCTYPE x [<!ENTITY c SYSTEM "file:///etc/passwd">]>',
+    ],
+    ids=["billion-laughs", "xxe"],
+)
+def test_a_dtd_is_a_client_fault_and_nothing_expands(server: LoopbackServer, dtd: str) -> None:
+    payload = (
+        "<rop:VehicleInquiryRequest><rop:PlateNumber>&c;</rop:PlateNumber>"
+        "<rop:PlateCode>AB</rop:PlateCode></rop:VehicleInquiryRequest>"
+    )
+    response = raw_post(server, f'<?xml version="1.0"?>{dtd}'.encode() + soap_request(payload))
+    assert response.status_code == 500
+    assert "<faultcode>soap:Client</faultcode>" in response.text
+    assert "DTD" in response.text
+    assert "aaaaaaaaaa" not in response.text and "root:" not in response.text
+
+
+def test_unknown_operation_is_a_client_fault(server: LoopbackServer) -> None:
+    response = raw_post(server, soap_request("<rop:ImpoundVehicle/>"))
+    assert response.status_code == 500
+    assert "<faultcode>soap:Client</faultcode>" in response.text
+    assert "unknown operation ImpoundVehicle" in response.text
+
+
+def test_a_request_breaking_the_xsd_is_a_client_fault(server: LoopbackServer) -> None:
+    payload = (
+        "<rop:VehicleInquiryRequest><rop:PlateNumber>12A45</rop:PlateNumber>"
+        "<rop:PlateCode>AB</rop:PlateCode></rop:VehicleInquiryRequest>"
+    )
+    response = raw_post(server, soap_request(payload))
+    assert response.status_code == 500 and "soap:Client" in response.text
+    assert "PlateNumber" in response.text and "INVALID_REQUEST" in response.text
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412500.0) == 10.0
+    assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
