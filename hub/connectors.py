@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Protocol, runtime_checkable
 
+import httpx
 from starlette.types import ASGIApp
 
 from hub.errors import ConfigurationError
@@ -75,6 +77,19 @@ class Health:
     reachable: bool
     detail: str
     latency_ms: float | None = None
+
+
+CORRELATION_HEADER = "X-Correlation-ID"
+
+# The agency call in progress on this task; set by the gateway around each attempt.
+current_call: ContextVar[CallContext | None] = ContextVar("current_call", default=None)
+
+
+async def stamp_correlation(request: httpx.Request) -> None:
+    """httpx request hook for HTTP connectors: the business case travels with every call."""
+    ctx = current_call.get()
+    if ctx is not None:
+        request.headers[CORRELATION_HEADER] = ctx.correlation_id
 
 
 class AgencyClient(Protocol):

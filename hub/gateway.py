@@ -19,7 +19,14 @@ from tenacity import (
 )
 
 from hub.audit.chain import digest
-from hub.connectors import AgencyClient, CallContext, Connector, Operation, pick_connector
+from hub.connectors import (
+    AgencyClient,
+    CallContext,
+    Connector,
+    Operation,
+    current_call,
+    pick_connector,
+)
 from hub.contracts import ContractRegistry
 from hub.errors import (
     AgencyContractViolation,
@@ -164,6 +171,7 @@ class AgencyGateway:
             )
 
         attempt_ctx = CallContext(ctx.correlation_id, ctx.message_id, number)
+        token = current_call.set(attempt_ctx)
         try:
             async with asyncio.timeout(policy.timeout_s * 2):
                 reply = await self._clients[agency].call(op.name, request, attempt_ctx)
@@ -177,6 +185,8 @@ class AgencyGateway:
                 exc.reason,
             )
             raise
+        finally:
+            current_call.reset(token)
         try:
             self._contracts.validate(op.response_contract, dict(reply))
         except ContractViolation as exc:

@@ -25,7 +25,7 @@ from zeep.wsse.username import UsernameToken
 from connectors.rop import mapping
 from connectors.rop.contract import BINDING, WSDL_PATH, rop_schema
 from connectors.rop.transport import CheckedTransport, ReplyRejected
-from hub.connectors import CallContext, CallPolicy, Endpoint, Health
+from hub.connectors import CallContext, CallPolicy, Endpoint, Health, stamp_correlation
 from hub.errors import (
     AgencyError,
     ConfigurationError,
@@ -75,7 +75,9 @@ class RopClient:
         self.endpoint = endpoint
         self.policy = policy
         self._http = httpx.AsyncClient(
-            timeout=policy.timeout_s, transport=CheckedTransport(rop_schema())
+            timeout=policy.timeout_s,
+            transport=CheckedTransport(rop_schema()),
+            event_hooks={"request": [stamp_correlation]},
         )
         # zeep ships partial annotations, hence the no-untyped-call ignores on its calls.
         # wsdl_http: zeep fetches nothing over it (WSDL and XSD are local files) but wants one.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import Mapping
 from datetime import date
 
@@ -28,7 +29,7 @@ from connectors.rop.contract import (
     rop_schema,
 )
 from connectors.rop.data import Vehicle, find_vehicle
-from hub.connectors import FAULT_MODES
+from hub.connectors import CORRELATION_HEADER, FAULT_MODES
 from hub.soap import (
     CONTENT_TYPE,
     SoapEndpoint,
@@ -102,6 +103,8 @@ class RopSimulator:
         self.stall_s = stall_s
         self._credentials = dict(credentials or DEFAULT_CREDENTIALS)
         self._fault = "none"
+        # The X-Correlation-ID of recent calls, so tests can see the case travel to the agency.
+        self.seen_correlation_ids: deque[str] = deque(maxlen=1000)
         self._schema = rop_schema()
         self._endpoint = SoapEndpoint(
             {VEHICLE_INQUIRY_REQUEST: self._vehicle_inquiry}, self._authenticate
@@ -182,6 +185,8 @@ class RopSimulator:
             return refused
         if request.method == "GET":
             return self._publish(request)
+        if CORRELATION_HEADER.lower() in request.headers:
+            self.seen_correlation_ids.append(request.headers[CORRELATION_HEADER.lower()])
         if self._fault == "error":
             detail = service_fault("BACKEND_UNAVAILABLE", "vehicle register is not answering")
             return fault_response(

@@ -1,0 +1,94 @@
+"""The gateway in front of the real ROP client and simulator on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from connectors.rop import RopConnector
+from connectors.rop.simulator import RopSimulator
+from hub.connectors import CallContext, CallPolicy, Endpoint
+from hub.contracts import ContractRegistry
+from hub.errors import PermanentAgencyError, TransientAgencyError
+from hub.gateway import AgencyGateway, CallLog
+from hub.serving import LoopbackServer
+
+FAST = CallPolicy(timeout_s=1.0, attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05)
+
+
+@pytest.fixture
+def simulator() -> Iterator[tuple[RopSimulator, str]]:
+    sim = RopSimulator()
+    with LoopbackServer(sim.app) as server:
+        yield sim, server.url
+
+
+def ask(sim_url: tuple[RopSimulator, str], plate: tuple[str, str], calls: CallLog):  # type: ignore[no-untyped-def]
+    sim, url = sim_url
+    connector = RopConnector(FAST)
+
+    async def go():  # type: ignore[no-untyped-def]
+        client = connector.client(Endpoint(url, sim.credentials))
+        gateway = AgencyGateway({"rop": connector}, {"rop": client}, ContractRegistry.load())
+        try:
+            return await gateway.call(
+                "rop",
+                "vehicle_inquiry",
+                {"plate_number": plate[0], "plate_code": plate[1]},
+                CallContext("case-42", "evt-42"),
+                calls,
+            )
+        finally:
+            await client.aclose()
+
+    return asyncio.run(go())
+
+
+def test_reply_is_canonical_and_the_case_travels_to_the_agency(simulator) -> None:  # type: ignore[no-untyped-def]
+    calls = CallLog()
+    reply = ask(simulator, ("12345", "AB"), calls)
+    assert reply["vehicle"]["owner"]["name_ar"] == "سالم بن حمد الحارثي"
+    assert list(simulator[0].seen_correlation_ids) == ["case-42"]
+    [record] = calls.records
+    assert (record.outcome, record.attempt) == ("ok", 1)
+    assert record.response_digest and record.response_digest.startswith("sha256:")
+
+
+def test_outage_is_retried_in_process_then_raised_as_transient(simulator) -> None:  # type: ignore[no-untyped-def]
+    simulator[0].set_fault("outage")
+    calls = CallLog()
+    with pytest.raises(TransientAgencyError):
+        ask(simulator, ("12345", "AB"), calls)
+    assert [r.attempt for r in calls.records] == [1, 2, 3]
+    assert {r.outcome for r in calls.records} == {"transient"}
+
+
+def test_contract_breaking_reply_is_not_retried(simulator) -> None:  # type: ignore[no-untyped-def]
+    simulator[0].set_fault("contract-break")
+    calls = CallLog()
+    with pytest.raises(PermanentAgencyError, match="rop.xsd"):
+        ask(simulator, ("12345", "AB"), calls)
+    assert len(calls.records) == 1
+
+
+def test_rate_limit_waits_for_retry_after(simulator) -> None:  # type: ignore[no-untyped-def]
+    sim = simulator[0]
+    sim.set_fault("rate-limit")
+    calls = CallLog()
+
+    # The agency lifts the limit while the gateway waits the 1 s it was told to.
+    async def lift() -> None:
+        await asyncio.sleep(0.5)
+        sim.set_fault("none")
+
+    async def both():  # type: ignore[no-untyped-def]
+        lifter = asyncio.create_task(lift())
+        result = await asyncio.to_thread(ask, simulator, ("12345", "AB"), calls)
+        await lifter
+        return result
+
+    reply = asyncio.run(both())
+    assert reply["found"] is True
+    assert [r.outcome for r in calls.records] == ["transient", "ok"]
