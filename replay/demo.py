@@ -87,8 +87,8 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
             results += _collect(simple, set(ids), 1.0, progress, task)
         finally:
             worker.stop()
-            queue(connection.default_channel).delete()
             simple.close()
+            queue(connection.default_channel).delete()
             connection.release()
     report = DemoReport(len(cases), results, time.monotonic() - started, log_path)
     _render(console, cases, report)

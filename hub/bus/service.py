@@ -7,6 +7,7 @@ import threading
 from hub.bus.outbox import OutboxRelay
 from hub.bus.publisher import Publisher
 from hub.bus.redelivery import RedeliveryScheduler
+from hub.bus.topology import declare_topology
 from hub.bus.worker import Worker
 from hub.runtime import HubRuntime
 
@@ -16,6 +17,7 @@ class WorkerThread:
 
     def __init__(self, runtime: HubRuntime) -> None:
         self._stop = threading.Event()
+        self._broker_url = runtime.broker_url
         self.publisher = Publisher(runtime.broker_url)
         self.worker = Worker(
             runtime.broker_url,
@@ -29,6 +31,7 @@ class WorkerThread:
         self._thread = threading.Thread(target=self.worker.run, name="hub-worker", daemon=True)
 
     def start(self) -> WorkerThread:
+        declare_topology(self.publisher.producer.channel, self._broker_url)
         self._thread.start()
         return self
 

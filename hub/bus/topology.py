@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from kombu.entity import Exchange, Queue
 
 IN_EXCHANGE_NAME = "municipal.in"
@@ -27,6 +29,14 @@ def inbound_queue(broker_url: str) -> Queue:
         durable=True,
         queue_arguments=arguments,
     )
+
+
+def declare_topology(channel: Any, broker_url: str) -> None:
+    """Exchanges, the work queue and its binding, declared before the hub says it is serving:
+    a message published to `municipal.in` before its queue is bound would be dropped."""
+    for exchange in (IN_EXCHANGE, OUT_EXCHANGE):
+        exchange(channel).declare()
+    inbound_queue(broker_url)(channel).declare()
 
 
 def results_queue(name: str, broker_url: str, routing_key: str = "#") -> Queue:

@@ -123,7 +123,7 @@ class MunicipalBackend:
         deadline = time.monotonic() + timeout_s
         while len(got) < expected and time.monotonic() < deadline:
             got.extend(self._drain(1.0))
-        got.extend(self._drain(1.5))  # anything beyond `expected` is a duplicate bug
+        got.extend(self._drain(2.0))  # anything beyond `expected` is a duplicate bug
         return got
 
     def _drain(self, wait_s: float) -> list[dict[str, Any]]:
@@ -144,8 +144,8 @@ class MunicipalBackend:
 
     def close(self) -> None:
         try:
+            self._simple.close()
             self._queue(self._conn.default_channel).delete()
         finally:
-            self._simple.close()
             self._publisher.close()
             self._conn.release()
