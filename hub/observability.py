@@ -14,8 +14,9 @@ from typing import Any, TextIO
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
-_CIVIL_ID = re.compile(r"(?<![0-9])[0-9]{8,9}(?![0-9])")
-_PHONE = re.compile(r"\+?968[ -]?[0-9]{8}(?![0-9])")
+# A civil id stands alone: not inside a longer number, a word or a UUID's hex run.
+_CIVIL_ID = re.compile(r"(?<![0-9A-Za-z-])[0-9]{8,9}(?![0-9A-Za-z-])")
+_PHONE = re.compile(r"(?<![0-9A-Za-z])\+?968[ -]?[0-9]{8}(?![0-9A-Za-z])")
 SENSITIVE_KEYS = frozenset({"civil_id", "phone", "owner_civil_id", "password", "api_key", "secret"})
 
 

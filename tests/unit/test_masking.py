@@ -13,6 +13,12 @@ def test_civil_ids_and_phones_are_masked_in_free_text() -> None:
     assert "12345 AB" in text  # plates are not personal data
 
 
+def test_ids_that_merely_contain_digits_are_left_alone() -> None:
+    for text in ("2f7f0e4e-20ce-4520-b687-d12345634f25", "MCT-PK-0000042", "PKA-2026-000123"):
+        assert mask_text(text) == text
+    assert mask_text("civil id: 123456789.") == "civil id: *******89."
+
+
 def test_log_lines_are_json_with_correlation_and_masked_fields() -> None:
     stream = io.StringIO()
     configure_logging("info", stream)
