@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit.chain import GENESIS_HASH, compute_hash
@@ -21,7 +21,7 @@ from hub.gateway import AgencyGateway
 from hub.pipeline import Outcome, Pipeline
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
-from hub.store.tables import AuditEntry, Base, Message, OutboxEvent, ParkingPermit
+from hub.store.tables import AuditEntry, Message, OutboxEvent, ParkingPermit
 from tests.fakes import FakeRopConnector, FakeVehicleRegister, vehicle
 
 
@@ -45,12 +45,6 @@ def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[session
     engine = make_engine(url)
     upgrade(engine)
     yield make_session_factory(engine)
-    if request.param == "postgres":
-        with engine.begin() as conn:
-            for table in reversed(Base.metadata.sorted_tables):
-                if table.name != "audit_head":
-                    conn.execute(table.delete())
-            conn.execute(text("UPDATE audit_head SET seq = 0, entry_hash = :h"), {"h": "0" * 64})
     engine.dispose()
 
 
