@@ -4,7 +4,9 @@ fails the suites that need them instead of skipping them."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import uuid
 from collections.abc import Iterator
 
@@ -61,6 +63,21 @@ def postgres_url(postgres_admin: Engine) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def rabbitmq_url() -> str:
+def rabbitmq_url() -> Iterator[str]:
+    """A virtual host of its own for this test session, so concurrent runs never share
+    queues; the default vhost when rabbitmqctl is not at hand."""
     require_service("rabbitmq", "127.0.0.1", 5672)
-    return RABBITMQ_URL
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None or "HUB_TEST_RABBITMQ_URL" in os.environ:
+        yield RABBITMQ_URL
+        return
+    vhost = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    subprocess.run([ctl, "add_vhost", vhost], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [ctl, "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    yield RABBITMQ_URL.rstrip("/") + "/" + vhost
+    subprocess.run([ctl, "delete_vhost", vhost], capture_output=True, timeout=60)

@@ -108,6 +108,65 @@ class ParkingPermit(Base):
     __table_args__ = (Index("ix_parking_permits_plate", "plate_number", "plate_code"),)
 
 
+class TradeLicence(Base):
+    """A trade licence: the establishment, its commercial registration and the last checks."""
+
+    __tablename__ = "trade_licences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    licence_no: Mapped[str] = mapped_column(String(40), unique=True)
+    cr_no: Mapped[str] = mapped_column(String(20), index=True)
+    name_en: Mapped[str] = mapped_column(String(300))
+    name_ar: Mapped[str] = mapped_column(String(300))
+    activities: Mapped[list[Any]] = mapped_column(default=list)
+    premises: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    expiry: Mapped[date | None] = mapped_column(Date)
+    last_checks: Mapped[list[Any]] = mapped_column(default=list)
+    correlationid: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BuildingPermit(Base):
+    """A building permit and the state of its electricity connection."""
+
+    __tablename__ = "building_permits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    permit_no: Mapped[str] = mapped_column(String(40), unique=True)
+    owner_civil_id: Mapped[str] = mapped_column(String(9))
+    owner_name_en: Mapped[str | None] = mapped_column(String(200))
+    owner_name_ar: Mapped[str | None] = mapped_column(String(200))
+    plot_no: Mapped[str] = mapped_column(String(40))
+    wilayat: Mapped[str] = mapped_column(String(40))
+    load_kva: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    electricity_request_no: Mapped[str | None] = mapped_column(String(40), unique=True)
+    connected_at: Mapped[datetime | None] = mapped_column()
+    correlationid: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ParkingViolation(Base):
+    """A parking fine paid online and whether ROP has been told it is settled."""
+
+    __tablename__ = "parking_violations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    violation_no: Mapped[str] = mapped_column(String(40), unique=True)
+    plate_number: Mapped[str] = mapped_column(String(5))
+    plate_code: Mapped[str] = mapped_column(String(2))
+    amount: Mapped[str] = mapped_column(String(20))
+    payment_reference: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    settled_at: Mapped[datetime | None] = mapped_column()
+    correlationid: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
 class AuditEntry(Base):
     """One step of the audit trail; `entry_hash` chains it to the entry before (append-only)."""
 
