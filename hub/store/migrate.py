@@ -18,6 +18,6 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every pending migration; safe to call at each start."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply every pending migration (of every branch); safe to call at each start."""
     command.upgrade(alembic_config(engine), revision)
