@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         description="Delays of broker redelivery; after the last, a message is dead.",
     )
     prefetch: int = Field(8, ge=1, description="Messages a worker may hold unacknowledged.")
+    embedded_lease_s: float = Field(
+        60.0, gt=0, description="Embedded transport: seconds before a dead worker's message returns."
+    )
     log_level: str = Field("info", description="Lowest log level written.")
     simulators: bool = Field(
         True, description="Start the agency simulators on loopback for agencies without a URL."
@@ -84,6 +87,13 @@ class Settings(BaseSettings):
         return (
             self.broker_url or f"embedded+sqlite:///{(self.data_dir / 'broker.sqlite3').resolve()}"
         )
+
+    @property
+    def broker_transport_options(self) -> dict[str, Any]:
+        """kombu transport options for the configured broker."""
+        if self.resolved_broker_url.startswith("embedded+"):
+            return {"visibility_timeout": self.embedded_lease_s}
+        return {}
 
     @property
     def is_embedded(self) -> bool:

@@ -26,6 +26,7 @@ class WorkerThread:
             RedeliveryScheduler(self.publisher, runtime.broker_url),
             loop=runtime.loop,
             prefetch=runtime.settings.prefetch,
+            transport_options=runtime.settings.broker_transport_options,
             stop=self._stop,
         )
         self._thread = threading.Thread(target=self.worker.run, name="hub-worker", daemon=True)

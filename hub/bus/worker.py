@@ -37,8 +37,9 @@ class Worker(ConsumerMixin):
         loop: asyncio.AbstractEventLoop,
         prefetch: int = 8,
         stop: threading.Event | None = None,
+        transport_options: dict[str, Any] | None = None,
     ) -> None:
-        self.connection = Connection(broker_url)
+        self.connection = Connection(broker_url, transport_options=transport_options or {})
         self._broker_url = broker_url
         self._pipeline = pipeline
         self._relay = relay

@@ -126,6 +126,22 @@ class MunicipalBackend:
         got.extend(self._drain(2.0))  # anything beyond `expected` is a duplicate bug
         return got
 
+    def take_at_least(self, count: int, timeout_s: float = 30) -> list[dict[str, Any]]:
+        """Whatever results have come, once there are `count` of them (bounded in time)."""
+        got: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout_s
+        while len(got) < count and time.monotonic() < deadline:
+            got.extend(self._drain(0.2))
+        return got
+
+    def results_for(self, causes: set[str], timeout_s: float = 60) -> list[dict[str, Any]]:
+        """Results until every cause in `causes` has one (bounded in time); no quiet period."""
+        got: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout_s
+        while not causes <= {r["causationid"] for r in got} and time.monotonic() < deadline:
+            got.extend(self._drain(0.5))
+        return got
+
     def _drain(self, wait_s: float) -> list[dict[str, Any]]:
         out = []
         try:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from connectors.rop import data as rop_register
-from tests.e2e.harness import HubProcess, MunicipalBackend, hub_env, run_cli
+from tests.e2e.harness import HubProcess, MunicipalBackend, run_cli
 
 pytestmark = pytest.mark.e2e
 PARKING = "permit.parking.requested"
@@ -27,18 +27,6 @@ def parking(
         "zone": "muttrah-corniche",
         "months": 6,
     } | extra
-
-
-@pytest.fixture(params=["embedded", "rabbitmq+postgres"])
-def engines(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
-    """HUB_* settings for one pair of engines; the code under test is the same."""
-    env = hub_env(tmp_path)
-    if request.param == "embedded":
-        env["HUB_TEST_BROKER_URL"] = f"embedded+sqlite:///{tmp_path / 'broker.sqlite3'}"
-        return env
-    env["HUB_BROKER_URL"] = env["HUB_TEST_BROKER_URL"] = request.getfixturevalue("rabbitmq_url")
-    env["HUB_DATABASE_URL"] = request.getfixturevalue("postgres_url")
-    return env
 
 
 @pytest.fixture
