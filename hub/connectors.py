@@ -41,6 +41,8 @@ class CallPolicy:
     backoff_initial_s: float = 0.2
     backoff_max_s: float = 5.0
     rate_limit_per_s: float | None = None
+    circuit_failures: int = 5
+    circuit_reset_s: float = 30.0
 
 
 @dataclass(frozen=True)

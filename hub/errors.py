@@ -33,6 +33,10 @@ class TransientAgencyError(AgencyError):
         self.retry_after = retry_after
 
 
+class CircuitOpen(TransientAgencyError):
+    """The agency's circuit is open: its work waits for the retry ladder instead of calling."""
+
+
 class PermanentAgencyError(AgencyError):
     """Retrying the same request cannot help: 4xx, SOAP Client fault, refused credentials."""
 

@@ -9,16 +9,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pybreaker
 import structlog
+from aiolimiter import AsyncLimiter
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_exponential_jitter,
 )
 
 from hub.audit.chain import digest
+from hub.circuits import circuit_state, make_breakers, seconds_until_trial
 from hub.connectors import (
     AgencyClient,
     CallContext,
@@ -31,6 +34,7 @@ from hub.contracts import ContractRegistry
 from hub.errors import (
     AgencyContractViolation,
     AgencyError,
+    CircuitOpen,
     ContractViolation,
     PermanentAgencyError,
     TransientAgencyError,
@@ -67,6 +71,11 @@ class CallLog:
         return list(dict.fromkeys(r.agency for r in self.records))
 
 
+def _worth_retrying_now(exc: BaseException) -> bool:
+    # An open circuit will not close within the in-process backoff: leave it to the ladder.
+    return isinstance(exc, TransientAgencyError) and not isinstance(exc, CircuitOpen)
+
+
 def _wait_honouring_retry_after(backoff: wait_exponential_jitter) -> Any:
     def wait(state: RetryCallState) -> float:
         delay = float(backoff(state))
@@ -86,10 +95,22 @@ class AgencyGateway:
         connectors: Mapping[str, Connector],
         clients: Mapping[str, AgencyClient],
         contracts: ContractRegistry,
+        breakers: Mapping[str, pybreaker.CircuitBreaker] | None = None,
     ) -> None:
         self._connectors = connectors
         self._clients = clients
         self._contracts = contracts
+        self.breakers = dict(breakers) if breakers is not None else make_breakers(connectors)
+        # Each connector's declared rate limit, held per process (a leaky bucket).
+        self._limiters = {
+            name: AsyncLimiter(connector.policy.rate_limit_per_s, 1.0)
+            for name, connector in connectors.items()
+            if connector.policy.rate_limit_per_s
+        }
+
+    def circuit(self, agency: str) -> str:
+        """closed, open or half-open."""
+        return circuit_state(self.breakers[agency])
 
     def operation(self, agency: str, operation: str) -> Operation:
         connector = pick_connector(self._connectors, agency)
@@ -124,7 +145,7 @@ class AgencyGateway:
                     jitter=policy.backoff_initial_s,
                 )
             ),
-            retry=retry_if_exception_type(TransientAgencyError),
+            retry=retry_if_exception(_worth_retrying_now),
             reraise=True,
         )
         async for attempt in retrying:
@@ -171,13 +192,23 @@ class AgencyGateway:
             )
 
         attempt_ctx = CallContext(ctx.correlation_id, ctx.message_id, number)
+        breaker = self.breakers[agency]
         token = current_call.set(attempt_ctx)
         try:
-            async with asyncio.timeout(policy.timeout_s * 2):
-                reply = await self._clients[agency].call(op.name, request, attempt_ctx)
-        except TimeoutError:
-            record("timeout", None, "no answer within the hub's guard timeout")
-            raise TransientAgencyError(agency, op.name, "timed out") from None
+            with breaker.calling():
+                limiter = self._limiters.get(agency)
+                if limiter is not None:
+                    await limiter.acquire()
+                try:
+                    async with asyncio.timeout(policy.timeout_s * 2):
+                        reply = await self._clients[agency].call(op.name, request, attempt_ctx)
+                except TimeoutError:
+                    reason = "no answer within the hub's guard timeout"
+                    raise TransientAgencyError(agency, op.name, reason) from None
+        except pybreaker.CircuitBreakerError:
+            wait_s = seconds_until_trial(breaker)
+            record("circuit-open", None, f"circuit open; next trial in {wait_s:.0f}s")
+            raise CircuitOpen(agency, op.name, "circuit open", retry_after=wait_s) from None
         except AgencyError as exc:
             record(
                 "transient" if isinstance(exc, TransientAgencyError) else "permanent",

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import hub.bus  # noqa: F401  (registers the embedded transport's URL alias with kombu)
+from hub.circuits import StoreCircuitListener, make_breakers
 from hub.config import Settings
 from hub.connectors import AgencyClient, Connector, Endpoint, Simulator, load_connectors
 from hub.contracts import ContractRegistry
@@ -109,14 +110,16 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     clients = {
         name: connectors[name].client(endpoints[name]) for name in endpoints if name in connectors
     }
+    sessions = make_session_factory(engine)
+    breakers = make_breakers(connectors, lambda: StoreCircuitListener(sessions))
     return HubRuntime(
         settings=settings,
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
         contracts=contracts,
         connectors=connectors,
         clients=clients,
-        gateway=AgencyGateway(connectors, clients, contracts),
+        gateway=AgencyGateway(connectors, clients, contracts, breakers),
         flows=default_flows(),
         simulators=simulators,
     )

@@ -69,7 +69,9 @@ class FakeRopConnector:
 
     name = "rop"
     title = "fake ROP"
-    policy = CallPolicy(timeout_s=1.0, attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02)
+    policy = CallPolicy(
+        timeout_s=1.0, attempts=2, backoff_initial_s=0.01, backoff_max_s=0.02, circuit_failures=100
+    )
 
     def __init__(self, register: FakeVehicleRegister) -> None:
         self.register = register

@@ -167,6 +167,17 @@ class ParkingViolation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class AgencyCircuit(Base):
+    """The last known state of an agency's circuit, written by the worker that changed it."""
+
+    __tablename__ = "agency_circuits"
+
+    agency: Mapped[str] = mapped_column(String(50), primary_key=True)
+    state: Mapped[str] = mapped_column(String(20))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    worker: Mapped[str] = mapped_column(String(200))
+
+
 class AuditEntry(Base):
     """One step of the audit trail; `entry_hash` chains it to the entry before (append-only)."""
 

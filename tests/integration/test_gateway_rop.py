@@ -92,3 +92,79 @@ def test_rate_limit_waits_for_retry_after(simulator) -> None:  # type: ignore[no
     reply = asyncio.run(both())
     assert reply["found"] is True
     assert [r.outcome for r in calls.records] == ["transient", "ok"]
+
+
+def test_circuit_opens_after_repeated_outage_and_stops_calling(simulator) -> None:  # type: ignore[no-untyped-def]
+    sim, url = simulator
+    connector = RopConnector(
+        CallPolicy(
+            timeout_s=1.0,
+            attempts=2,
+            backoff_initial_s=0.01,
+            backoff_max_s=0.02,
+            circuit_failures=3,
+            circuit_reset_s=60.0,
+        )
+    )
+    sim.set_fault("outage")
+
+    async def go() -> tuple[list[str], str]:
+        client = connector.client(Endpoint(url, sim.credentials))
+        gateway = AgencyGateway({"rop": connector}, {"rop": client}, ContractRegistry.load())
+        outcomes = []
+        try:
+            for _ in range(3):
+                calls = CallLog()
+                with pytest.raises(TransientAgencyError) as caught:
+                    await gateway.call(
+                        "rop",
+                        "vehicle_inquiry",
+                        {"plate_number": "12345", "plate_code": "AB"},
+                        CallContext("case", "evt"),
+                        calls,
+                    )
+                outcomes.append(
+                    type(caught.value).__name__ + ":" + ",".join(r.outcome for r in calls.records)
+                )
+            return outcomes, gateway.circuit("rop")
+        finally:
+            await client.aclose()
+
+    outcomes, state = asyncio.run(go())
+    # The third failure in a row trips it; from then on no call reaches the agency.
+    assert outcomes == [
+        "TransientAgencyError:transient,transient",
+        "CircuitOpen:transient,circuit-open",
+        "CircuitOpen:circuit-open",
+    ]
+    assert state == "open"
+
+
+def test_circuit_half_opens_and_closes_when_the_agency_returns(simulator) -> None:  # type: ignore[no-untyped-def]
+    sim, url = simulator
+    connector = RopConnector(
+        CallPolicy(timeout_s=1.0, attempts=1, circuit_failures=1, circuit_reset_s=0.2)
+    )
+
+    async def go() -> list[str]:
+        client = connector.client(Endpoint(url, sim.credentials))
+        gateway = AgencyGateway({"rop": connector}, {"rop": client}, ContractRegistry.load())
+        request = {"plate_number": "12345", "plate_code": "AB"}
+        states = []
+        try:
+            sim.set_fault("outage")
+            with pytest.raises(TransientAgencyError):
+                await gateway.call(
+                    "rop", "vehicle_inquiry", request, CallContext("c", "e"), CallLog()
+                )
+            states.append(gateway.circuit("rop"))
+            sim.set_fault("none")
+            await asyncio.sleep(0.3)
+            states.append(gateway.circuit("rop"))
+            await gateway.call("rop", "vehicle_inquiry", request, CallContext("c", "e"), CallLog())
+            states.append(gateway.circuit("rop"))
+        finally:
+            await client.aclose()
+        return states
+
+    assert asyncio.run(go()) == ["open", "half-open", "closed"]

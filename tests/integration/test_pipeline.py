@@ -218,3 +218,17 @@ def test_audit_entries_form_one_chain(pipeline: Pipeline, sessions) -> None:  # 
     call = next(e for e in entries if e.kind == "agency.call")
     assert call.detail["request_digest"].startswith("sha256:")
     assert call.detail["outcome"] == "ok" and call.detail["attempt"] == 1
+
+
+def test_open_circuit_sends_work_to_the_ladder_without_calling(
+    pipeline: Pipeline, sessions, register  # type: ignore[no-untyped-def]
+) -> None:
+    breaker = pipeline._gateway.breakers["rop"]
+    breaker.open()
+    handled = handle(pipeline, request())
+    assert handled.outcome is Outcome.RETRY and handled.retry_in_s == 60.0
+    assert register.calls == []
+    with sessions() as session:
+        row = session.get(Message, handled.message_id)
+        assert row is not None and row.status == "retrying"
+        assert "circuit open" in (row.last_error or "")
