@@ -25,6 +25,7 @@ from hub.envelope import (
 )
 from hub.errors import (
     AgencyError,
+    CircuitOpen,
     EnvelopeError,
     FieldError,
     TransientAgencyError,
@@ -183,6 +184,15 @@ class Pipeline:
     def _retry_or_dead(
         self, event: CloudEvent, attempt: int, exc: TransientAgencyError, calls: CallLog
     ) -> Handled:
+        if isinstance(exc, CircuitOpen) and all(r.outcome == "circuit-open" for r in calls.records):
+            # Nothing reached the agency: its circuit held the call back. Waiting for it uses
+            # no step of the ladder (an outage of hours must not kill the case); the message
+            # comes back when the circuit will let a trial call through.
+            handled = self._settle_failure(
+                event, attempt, exc, calls, MessageStatus.RETRYING, count_attempt=False
+            )
+            handled.retry_in_s = max(exc.retry_after or 0.0, 1.0)
+            return handled
         if attempt <= len(self._retry_delays_s):
             handled = self._settle_failure(event, attempt, exc, calls, MessageStatus.RETRYING)
             handled.retry_in_s = self._retry_delays_s[attempt - 1]
@@ -190,7 +200,14 @@ class Pipeline:
         return self._settle_failure(event, attempt, exc, calls, MessageStatus.DEAD)
 
     def _settle_failure(
-        self, event: CloudEvent, attempt: int, exc: AgencyError, calls: CallLog, status: str
+        self,
+        event: CloudEvent,
+        attempt: int,
+        exc: AgencyError,
+        calls: CallLog,
+        status: str,
+        *,
+        count_attempt: bool = True,
     ) -> Handled:
         outcome = {
             MessageStatus.RETRYING: Outcome.RETRY,
@@ -200,6 +217,12 @@ class Pipeline:
         with self._uow(event) as uow:
             if not self._claim_final(uow, event.id, status, [exc.agency], str(exc)):
                 return Handled(Outcome.DUPLICATE, event.id)
+            if not count_attempt:
+                uow.session.execute(
+                    update(Message)
+                    .where(Message.id == event.id)
+                    .values(attempts=Message.attempts - 1)
+                )
             self._audit_calls(uow, calls)
             uow.audit(
                 f"message.{status}", error=str(exc), attempt=attempt, error_class=type(exc).__name__
