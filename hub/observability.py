@@ -6,6 +6,7 @@ Masking is a processor (structlog's style), composed once here, never repeated a
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Mapping
@@ -52,6 +53,12 @@ def mask_personal_data(logger: WrappedLogger, method_name: str, event_dict: Even
     return {key: mask_value(key, value) for key, value in event_dict.items()}
 
 
+def add_process_id(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """Which worker process wrote the line (several compete on one queue)."""
+    event_dict.setdefault("pid", os.getpid())
+    return event_dict
+
+
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
     """JSON logs to `stream` (stderr by default); libraries' own logging kept to warnings."""
     logging.basicConfig(level=logging.WARNING, stream=stream or sys.stderr, format="%(message)s")
@@ -59,6 +66,7 @@ def configure_logging(level: str = "info", stream: TextIO | None = None) -> None
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
+            add_process_id,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
             mask_personal_data,

@@ -45,6 +45,7 @@ class HubRuntime:
     gateway: AgencyGateway
     flows: FlowRegistry
     simulators: dict[str, RunningSimulator] = field(default_factory=dict)
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
 
     @property
@@ -122,4 +123,5 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         gateway=AgencyGateway(connectors, clients, contracts, breakers),
         flows=default_flows(),
         simulators=simulators,
+        endpoints=endpoints,
     )

@@ -20,9 +20,55 @@ app = typer.Typer()
 @app.command()
 def serve(
     log_level: Annotated[str, typer.Option(help="Lowest log level written.")] = "info",
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Worker processes competing on the queue.")
+    ] = 1,
 ) -> None:
-    """Run the hub: a worker consuming municipal.in and, in the embedded default, the agency
+    """Run the hub: workers consuming municipal.in and, in the embedded default, the agency
     simulators on loopback. Stops cleanly on Ctrl-C or SIGTERM."""
+    from hub.bus.service import WorkerThread
+    from hub.bus.supervisor import WorkerProcesses, endpoint_env
+    from hub.runtime import build_runtime
+
+    settings = load_settings()
+    configure_logging(log_level)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with build_runtime(settings) as runtime:
+        # One worker runs in this process; more run as supervised child processes.
+        worker = WorkerThread(runtime).start() if workers == 1 else None
+        children = None
+        if worker is None:
+            WorkerThread.declare_topology(runtime)
+            children = WorkerProcesses(workers, endpoint_env(runtime.endpoints), log_level)
+            children.start()
+        for name, running in runtime.simulators.items():
+            console.print(f"simulator {name}: {running.server.url}", highlight=False)
+        console.print(
+            f"hub serving with {workers} worker(s); broker {safe_url(runtime.broker_url)}",
+            highlight=False,
+        )
+        try:
+            while not stop.wait(0.5):
+                if worker is not None and not worker.alive:
+                    raise CommandFailed("the worker stopped unexpectedly; see the log")
+                if children is not None:
+                    children.watch()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            if worker is not None:
+                worker.stop()
+            if children is not None:
+                children.stop()
+
+
+@app.command()
+def worker(
+    log_level: Annotated[str, typer.Option(help="Lowest log level written.")] = "info",
+) -> None:
+    """Run one worker alone (no simulators, no endpoints): what `hub serve --workers N` starts
+    N of, and what a deployment runs on each extra machine."""
     from hub.bus.service import WorkerThread
     from hub.runtime import build_runtime
 
@@ -31,18 +77,15 @@ def serve(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with build_runtime(settings) as runtime:
-        worker = WorkerThread(runtime).start()
-        for name, running in runtime.simulators.items():
-            console.print(f"simulator {name}: {running.server.url}", highlight=False)
-        console.print(f"hub serving; broker {safe_url(runtime.broker_url)}", highlight=False)
+        thread = WorkerThread(runtime).start()
         try:
             while not stop.wait(0.5):
-                if not worker.alive:
+                if not thread.alive:
                     raise CommandFailed("the worker stopped unexpectedly; see the log")
         except KeyboardInterrupt:
             pass
         finally:
-            worker.stop()
+            thread.stop()
 
 
 @app.command()

@@ -31,6 +31,12 @@ class WorkerThread:
         )
         self._thread = threading.Thread(target=self.worker.run, name="hub-worker", daemon=True)
 
+    @staticmethod
+    def declare_topology(runtime: HubRuntime) -> None:
+        """Exchanges, queue and binding, before anything may be published to them."""
+        with Publisher(runtime.broker_url) as publisher:
+            declare_topology(publisher.producer.channel, runtime.broker_url)
+
     def start(self) -> WorkerThread:
         declare_topology(self.publisher.producer.channel, self._broker_url)
         self._thread.start()

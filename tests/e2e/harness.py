@@ -41,15 +41,16 @@ def run_cli(
 class HubProcess:
     """`hub serve` in a child process; its log goes to a file the test can read."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *args: str) -> None:
         self.env = env
         self.log_path = log_path
+        self.args = args
         self.proc: subprocess.Popen[str] | None = None
 
     def start(self, timeout_s: float = 30) -> HubProcess:
         log = self.log_path.open("a", encoding="utf-8")
         self.proc = subprocess.Popen(
-            [*HUB, "serve"],
+            [*HUB, "serve", *self.args],
             env=self.env,
             cwd=REPO,
             stdout=subprocess.PIPE,
