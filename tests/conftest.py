@@ -25,7 +25,7 @@ HOW_TO_START = {
 }
 
 
-def _reachable(host: str, port: int) -> bool:
+def reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1.0):
             return True
@@ -35,7 +35,7 @@ def _reachable(host: str, port: int) -> bool:
 
 def require_service(name: str, host: str, port: int) -> None:
     """Skip (or, under CI, fail) a test whose real service is not there."""
-    if _reachable(host, port):
+    if reachable(host, port):
         return
     message = f"{name} not reachable on {host}:{port}; {HOW_TO_START[name]}"
     if os.environ.get("CI", "").lower() == "true":
@@ -46,7 +46,7 @@ def require_service(name: str, host: str, port: int) -> None:
 @pytest.fixture(scope="session")
 def postgres_admin() -> Iterator[Engine]:
     require_service("postgres", "127.0.0.1", 5432)
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     yield admin
     admin.dispose()
 

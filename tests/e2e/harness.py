@@ -95,9 +95,10 @@ class HubProcess:
 class MunicipalBackend:
     """What a municipal system does: publish requests, read results from its own queue."""
 
-    def __init__(self, broker_url: str) -> None:
+    def __init__(self, broker_url: str, queue_name: str | None = None) -> None:
+        """A new results queue, or (after a broker restart) the durable one named."""
         self.broker_url = broker_url
-        self.queue_name = f"test.results.{uuid.uuid4().hex[:8]}"
+        self.queue_name = queue_name or f"test.results.{uuid.uuid4().hex[:8]}"
         self._conn = Connection(broker_url)
         self._queue = results_queue(self.queue_name, broker_url)
         self._queue(self._conn.default_channel).declare()
@@ -158,6 +159,14 @@ class MunicipalBackend:
                 return out
             out.append(json.loads(message.body))
             message.ack()
+
+    def abandon(self) -> None:
+        """Drop a connection the broker already cut, keeping the durable results queue."""
+        for closer in (self._simple.close, self._publisher.close, self._conn.release):
+            try:
+                closer()
+            except Exception:  # the connection is gone; nothing else to release
+                pass
 
     def close(self) -> None:
         try:
