@@ -53,12 +53,14 @@ class StoreCircuitListener(pybreaker.CircuitBreakerListener):
 def make_breakers(
     connectors: Mapping[str, Connector],
     listener_factory: Callable[[], pybreaker.CircuitBreakerListener] | None = None,
+    reset_s: float | None = None,
 ) -> dict[str, pybreaker.CircuitBreaker]:
+    """One breaker per agency from its policy; `reset_s` overrides every open time."""
     listeners = [listener_factory()] if listener_factory else []
     return {
         name: pybreaker.CircuitBreaker(
             fail_max=connector.policy.circuit_failures,
-            reset_timeout=connector.policy.circuit_reset_s,
+            reset_timeout=reset_s or connector.policy.circuit_reset_s,
             exclude=[_not_transient],
             listeners=listeners,
             name=name,

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -51,13 +51,31 @@ class Settings(BaseSettings):
     )
     http_host: str = Field("127.0.0.1", description="Bind address of the REST and SOAP endpoints.")
     http_port: int = Field(8080, description="Port of the REST and SOAP endpoints.")
+    http_max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest REST or SOAP request body; larger gets 413."
+    )
+    http_request_timeout_s: float = Field(
+        30.0, gt=0, description="Longest a REST or SOAP request may take, upload included."
+    )
+    partner_rate_limit: int = Field(
+        600, ge=1, description="Calls one partner may make per rate window (all processes)."
+    )
+    partner_rate_window_s: int = Field(
+        60, ge=1, description="Length of a partner's fixed rate-limit window, in seconds."
+    )
+    partner_pepper: SecretStr | None = Field(
+        None, description="HMAC key for partner secrets; default a file under data_dir."
+    )
     retry_ladder: str = Field(
         "1m,5m,30m,2h",
         description="Delays of broker redelivery; after the last, a message is dead.",
     )
     prefetch: int = Field(8, ge=1, description="Messages a worker may hold unacknowledged.")
+    circuit_reset_s: float | None = Field(
+        None, gt=0, description="Seconds an open circuit waits, for every agency (default: policy)."
+    )
     embedded_lease_s: float = Field(
-        60.0, gt=0, description="Embedded transport: seconds before a dead worker's message returns."
+        60.0, gt=0, description="Embedded transport: seconds until a dead worker's message returns."
     )
     log_level: str = Field("info", description="Lowest log level written.")
     simulators: bool = Field(
@@ -65,6 +83,18 @@ class Settings(BaseSettings):
     )
     agencies: dict[str, AgencyEndpointSettings] = Field(
         default_factory=dict, description="Per-agency endpoint, e.g. HUB_AGENCIES__ROP__URL."
+    )
+    audit_key_file: Path | None = Field(
+        None, description="Ed25519 key (PEM) signing audit checkpoints; default made in data_dir."
+    )
+    audit_checkpoint_every: int = Field(
+        100, ge=1, description="Sign an audit checkpoint at least every this many entries."
+    )
+    audit_checkpoint_seconds: float = Field(
+        60.0, gt=0, description="...or at the first commit this many seconds after the last one."
+    )
+    audit_checkpoint_file: Path | None = Field(
+        None, description="Append-only JSON-lines copy of checkpoints; default under data_dir."
     )
 
     @field_validator("retry_ladder")

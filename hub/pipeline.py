@@ -34,6 +34,7 @@ from hub.errors import (
 from hub.flows import Agencies, FlowRegistry, Results
 from hub.gateway import AgencyGateway, CallLog
 from hub.observability import bind_case, unbind_case
+from hub.replay.marker import ReplayMarker
 from hub.store.tables import Message, MessageStatus, OutboxEvent
 from hub.store.uow import UnitOfWork
 
@@ -77,18 +78,21 @@ class Pipeline:
         self._gateway = gateway
         self._retry_delays_s = retry_delays_s
 
-    async def handle(self, body: bytes) -> Handled:
+    async def handle(self, body: bytes, replay: ReplayMarker | None = None) -> Handled:
+        """`replay` marks a delivery an operator re-drove; its history and audit say so."""
         try:
             event = parse_event(body)
         except EnvelopeError as exc:
             return self._reject_undecodable(body, exc)
         bind_case(event.correlation, event.id, type=event.type)
         try:
-            return await self._handle_event(event, body)
+            return await self._handle_event(event, body, replay)
         finally:
             unbind_case()
 
-    async def _handle_event(self, event: CloudEvent, body: bytes) -> Handled:
+    async def _handle_event(
+        self, event: CloudEvent, body: bytes, replay: ReplayMarker | None = None
+    ) -> Handled:
         try:
             flow = self._flows.for_type(event.type)
             contract = self._contracts.for_event(event.type, event.dataschema)
@@ -101,16 +105,17 @@ class Pipeline:
         ]
         if errors:
             return self._reject(event, body, "contract", errors)
-        attempt = self._receive(event, body, contract.id)
-        if attempt is None:
+        delivery = self._receive(event, body, contract.id, replay)
+        if delivery is None:
             log.info("message.duplicate")
             return Handled(Outcome.DUPLICATE, event.id)
+        attempt, ladder_step = delivery
         calls = CallLog()
         ctx = CallContext(event.correlation, event.id, attempt)
         try:
             facts = await flow.gather(event, Agencies(self._gateway, ctx, calls))
         except TransientAgencyError as exc:
-            return self._retry_or_dead(event, attempt, exc, calls)
+            return self._retry_or_dead(event, attempt, exc, calls, ladder_step)
         except AgencyError as exc:
             return self._settle_failure(event, attempt, exc, calls, MessageStatus.FAILED)
         with self._uow(event) as uow:
@@ -128,8 +133,11 @@ class Pipeline:
     def _uow(self, event: CloudEvent) -> UnitOfWork:
         return UnitOfWork(self._sessions, correlationid=event.correlation, message_id=event.id)
 
-    def _receive(self, event: CloudEvent, body: bytes, contract_id: str) -> int | None:
-        """Register the delivery in the inbox; None when the message already has its outcome."""
+    def _receive(
+        self, event: CloudEvent, body: bytes, contract_id: str, replay: ReplayMarker | None = None
+    ) -> tuple[int, int] | None:
+        """Register the delivery in the inbox: (attempt, step on the retry ladder, counted from
+        the last replay); None when the message already has its outcome."""
         for _ in range(2):
             try:
                 with self._uow(event) as uow:
@@ -152,10 +160,13 @@ class Pipeline:
                         uow.audit("message.validated", contract=contract_id)
                     row.attempts += 1
                     row.status = MessageStatus.PENDING
-                    uow.history(event.id, MessageStatus.PENDING, row.attempts)
-                    attempts = row.attempts
+                    replayed = {"replay": replay.as_detail()} if replay else {}
+                    uow.history(event.id, MessageStatus.PENDING, row.attempts, **replayed)
+                    if replay is not None:
+                        uow.audit("replay.delivered", attempt=row.attempts, **replay.as_detail())
+                    delivery = (row.attempts, row.attempts - (row.ladder_base or 0))
                     uow.commit()
-                    return attempts
+                    return delivery
             except IntegrityError:
                 continue  # a competing worker inserted it first; read it again
         raise RuntimeError(f"could not register message {event.id}")
@@ -182,8 +193,14 @@ class Pipeline:
             uow.audit("agency.call", **record.as_detail())
 
     def _retry_or_dead(
-        self, event: CloudEvent, attempt: int, exc: TransientAgencyError, calls: CallLog
+        self,
+        event: CloudEvent,
+        attempt: int,
+        exc: TransientAgencyError,
+        calls: CallLog,
+        ladder_step: int | None = None,
     ) -> Handled:
+        step = attempt if ladder_step is None else ladder_step  # fresh after a replay
         if isinstance(exc, CircuitOpen) and all(r.outcome == "circuit-open" for r in calls.records):
             # Nothing reached the agency: its circuit held the call back. Waiting for it uses
             # no step of the ladder (an outage of hours must not kill the case); the message
@@ -193,9 +210,9 @@ class Pipeline:
             )
             handled.retry_in_s = max(exc.retry_after or 0.0, 1.0)
             return handled
-        if attempt <= len(self._retry_delays_s):
+        if step <= len(self._retry_delays_s):
             handled = self._settle_failure(event, attempt, exc, calls, MessageStatus.RETRYING)
-            handled.retry_in_s = self._retry_delays_s[attempt - 1]
+            handled.retry_in_s = self._retry_delays_s[step - 1]
             return handled
         return self._settle_failure(event, attempt, exc, calls, MessageStatus.DEAD)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 
 import structlog
@@ -12,24 +13,19 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import hub.bus  # noqa: F401  (registers the embedded transport's URL alias with kombu)
+from hub.audit.sealing import Checkpointer
 from hub.circuits import StoreCircuitListener, make_breakers
 from hub.config import Settings
-from hub.connectors import AgencyClient, Connector, Endpoint, Simulator, load_connectors
+from hub.connectors import AgencyClient, Connector, Endpoint, load_connectors
 from hub.contracts import ContractRegistry
 from hub.flows import FlowRegistry, default_flows
 from hub.gateway import AgencyGateway
 from hub.pipeline import Pipeline
-from hub.serving import LoopbackServer
+from hub.simulators import RunningSimulator, serve_simulators, stop_simulators
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 
 log = structlog.get_logger("hub.runtime")
-
-
-@dataclass
-class RunningSimulator:
-    simulator: Simulator
-    server: LoopbackServer
 
 
 @dataclass
@@ -64,8 +60,7 @@ class HubRuntime:
 
         self.loop.run_until_complete(close_clients())
         self.loop.close()
-        for running in self.simulators.values():
-            running.server.stop()
+        stop_simulators(self.simulators, self.settings.data_dir)
         self.engine.dispose()
 
     def __enter__(self) -> HubRuntime:
@@ -81,15 +76,11 @@ class HubRuntime:
 
 
 def start_simulators(
-    connectors: dict[str, Connector], names: list[str]
+    connectors: dict[str, Connector], names: list[str], data_dir: Path | None = None
 ) -> dict[str, RunningSimulator]:
-    """Serve each named agency's simulator on a free loopback port."""
-    running = {}
-    for name in names:
-        simulator = connectors[name].simulator()
-        running[name] = RunningSimulator(simulator, LoopbackServer(simulator.app).start())
-        log.info("simulator.started", agency=name, url=running[name].server.url)
-    return running
+    """Serve each named agency's simulator on a free loopback port; with `data_dir`, record
+    where in its simulators.json so `hub simulators fault` can reach them."""
+    return serve_simulators(connectors, names, registry_dir=data_dir)
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
@@ -101,7 +92,9 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     contracts = ContractRegistry.load()
     connectors = load_connectors()
     unconfigured = [name for name in connectors if name not in settings.agencies]
-    simulators = start_simulators(connectors, unconfigured) if settings.simulators else {}
+    simulators = (
+        start_simulators(connectors, unconfigured, settings.data_dir) if settings.simulators else {}
+    )
     endpoints = {
         name: Endpoint(cfg.url, cfg.credentials) for name, cfg in settings.agencies.items()
     } | {
@@ -112,7 +105,10 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         name: connectors[name].client(endpoints[name]) for name in endpoints if name in connectors
     }
     sessions = make_session_factory(engine)
-    breakers = make_breakers(connectors, lambda: StoreCircuitListener(sessions))
+    Checkpointer.from_settings(settings).install(sessions)  # signs audit checkpoints
+    breakers = make_breakers(
+        connectors, lambda: StoreCircuitListener(sessions), settings.circuit_reset_s
+    )
     return HubRuntime(
         settings=settings,
         engine=engine,

@@ -13,7 +13,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from hub.errors import HubError
 from replay import replay_commands, run_commands
+from replay.audit_commands import audit_app
+from replay.connector_commands import connectors_app, simulators_app
+from replay.contract_commands import contracts_app
 from replay.output import CommandFailed
+from replay.partner_commands import partners_app
 
 app = typer.Typer(
     help="Muscat integration hub: serve, feed, inspect and replay municipal messages.",
@@ -22,6 +26,11 @@ app = typer.Typer(
 )
 app.registered_commands += run_commands.app.registered_commands
 app.add_typer(replay_commands.replay_app, name="replay")
+app.add_typer(partners_app, name="partners")
+app.add_typer(audit_app, name="audit")
+app.add_typer(connectors_app, name="connectors")
+app.add_typer(simulators_app, name="simulators")
+app.add_typer(contracts_app, name="contracts")
 
 
 def main() -> None:

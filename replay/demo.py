@@ -1,13 +1,14 @@
 """`hub demo`: a self-contained run on the embedded default. It starts the hub in this process
-(worker + agency simulators), feeds a realistic batch through `municipal.in` exactly as a
-municipal backend would, collects the results from `municipal.out`, and shows what happened."""
+(worker + agency simulators), feeds a realistic mixed batch through `municipal.in` exactly as
+the municipal systems would, takes one agency down for a few seconds part-way, sends the agency
+pushes that follow, collects every result from `municipal.out`, and shows what happened."""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,130 +17,198 @@ from kombu.connection import Connection
 from kombu.simple import SimpleQueue
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from sqlalchemy import select
 
 from hub.bus.publisher import Publisher
 from hub.bus.service import WorkerThread
 from hub.bus.topology import IN_EXCHANGE, results_queue
 from hub.config import Settings
 from hub.observability import configure_logging
-from hub.runtime import build_runtime
-from replay.demo_cases import DemoCase, parking_cases
+from hub.runtime import HubRuntime, build_runtime
+from hub.store.tables import Message, MessageStatus
+from replay.demo_batch import first_wave, pushes
+from replay.demo_cases import DemoCase
+from replay.demo_report import STOPPED_TYPE, render
+
+# A short ladder and circuit keep the demo short; production waits minutes.
+DEMO_SETTINGS = {"retry_ladder": "1s,2s,3s,5s,5s,5s,5s", "circuit_reset_s": 2.0}
+FAULT_AGENCY, FAULT_MODE, FAULT_SECONDS = "labour", "outage", 3.0
+STOPPED = (MessageStatus.FAILED, MessageStatus.DEAD)
 
 
 @dataclass
 class DemoReport:
-    sent: int
+    cases: list[DemoCase]
     results: list[dict[str, Any]]
     elapsed_s: float
     log_path: Path
+    fault: str
 
 
-def _collect(
-    simple: SimpleQueue, wanted: set[str], timeout_s: float, progress: Progress, task: Any
-) -> list[dict[str, Any]]:
-    """Results whose cause is one of ours, until all came or the time is up."""
-    results: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout_s
-    seen: set[str] = set()
-    while seen < wanted and time.monotonic() < deadline:
-        try:
-            message = simple.get(block=True, timeout=0.5)
-        except simple.Empty:
-            continue
-        event = json.loads(message.body)
-        message.ack()
-        if event.get("causationid") in wanted:
-            results.append(event)
-            seen.add(event["causationid"])
-            progress.update(task, completed=len(seen))
-    return results
+class FaultWindow:
+    """Switches one agency's simulator to a fault once a third of the cases are decided, and
+    back a few seconds later: the cases that needed it wait, retry and still end right."""
+
+    def __init__(self, runtime: HubRuntime, total: int) -> None:
+        running = runtime.simulators.get(FAULT_AGENCY)
+        self._simulator = running.simulator if running else None
+        self._start_at = total // 3
+        self._ends: float | None = None
+        self.description = f"{FAULT_AGENCY} {FAULT_MODE} for {FAULT_SECONDS:g} s"
+
+    def tick(self, decided: int) -> None:
+        if self._simulator is None:
+            return
+        if self._ends is None and decided >= self._start_at:
+            self._simulator.set_fault(FAULT_MODE)
+            self._ends = time.monotonic() + FAULT_SECONDS
+        elif self._ends is not None and time.monotonic() >= self._ends:
+            self._simulator.set_fault("none")
+            self._simulator = None
 
 
-def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: float) -> DemoReport:
-    log_path = settings.data_dir / "logs" / "demo.jsonl"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    log_file = log_path.open("a", encoding="utf-8")
-    configure_logging(settings.log_level, log_file)
-    console.print(f"[bold]Muscat integration hub demo[/] (data in {settings.data_dir.resolve()})")
-    cases = parking_cases(count, run_id=uuid.uuid4().hex[:6].upper())
-    started = time.monotonic()
-    with build_runtime(settings) as runtime:
-        queue_name = f"demo.results.{uuid.uuid4().hex[:8]}"
-        connection = Connection(runtime.broker_url)
-        queue = results_queue(queue_name, runtime.broker_url)
-        queue(connection.default_channel).declare()
-        simple = SimpleQueue(connection.channel(), queue)
-        worker = WorkerThread(runtime).start()
-        try:
-            with Publisher(runtime.broker_url) as publisher:
-                ids = _send(publisher, cases)
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
-            ) as progress:
-                task = progress.add_task("cases decided", total=len(ids))
-                results = _collect(simple, set(ids), timeout_s, progress, task)
-            # A quiet moment: a second result for the duplicate would show up here.
-            results += _collect(simple, set(ids), 1.0, progress, task)
-        finally:
-            worker.stop()
-            simple.close()
-            queue(connection.default_channel).delete()
-            connection.release()
-    report = DemoReport(len(cases), results, time.monotonic() - started, log_path)
-    _render(console, cases, report)
-    log_file.close()
-    return report
+class StoppedMessages:
+    """Asks the store which messages ended without a result (failed or dead)."""
+
+    def __init__(self, runtime: HubRuntime) -> None:
+        self._sessions = runtime.sessions
+
+    def ids(self, candidates: set[str]) -> set[str]:
+        if not candidates:
+            return set()
+        with self._sessions() as session:
+            query = select(Message.id).where(
+                Message.id.in_(candidates), Message.status.in_(STOPPED)
+            )
+            return set(session.scalars(query))
+
+    def as_results(self, candidates: set[str]) -> list[dict[str, Any]]:
+        """Shaped like results, so the summary can show them beside the answered cases."""
+        with self._sessions() as session:
+            query = select(Message).where(Message.id.in_(candidates), Message.status.in_(STOPPED))
+            return [
+                {
+                    "type": STOPPED_TYPE,
+                    "id": row.id,
+                    "causationid": row.id,
+                    "data": {"status": row.status, "last_error": row.last_error or ""},
+                }
+                for row in session.scalars(query)
+            ]
 
 
-def _send(publisher: Publisher, cases: list[DemoCase]) -> list[str]:
-    ids: list[str] = []
+class ResultReader:
+    """The demo's own results queue on municipal.out, as a municipal backend would bind one."""
+
+    def __init__(self, broker_url: str, stopped: StoppedMessages) -> None:
+        self._connection = Connection(broker_url)
+        self._queue = results_queue(f"demo.results.{uuid.uuid4().hex[:8]}", broker_url)
+        self._queue(self._connection.default_channel).declare()
+        self._simple = SimpleQueue(self._connection.channel(), self._queue)
+        self._stopped = stopped
+
+    def collect(
+        self,
+        causes: set[str],
+        timeout_s: float,
+        on_progress: Callable[[int], None],
+        quiet_s: float = 1.0,
+    ) -> list[dict[str, Any]]:
+        """Results caused by `causes`, until each has one (or ended without one) and a quiet
+        moment has passed (a duplicate would show up then), or the time is up."""
+        results: list[dict[str, Any]] = []
+        deadline = time.monotonic() + timeout_s
+        quiet_until: float | None = None
+        ended: set[str] = set()
+        next_look = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            answered = {r["causationid"] for r in results}
+            if time.monotonic() >= next_look:
+                ended, next_look = self._stopped.ids(causes - answered), time.monotonic() + 1.0
+            on_progress(len(answered | ended))
+            if causes <= answered | ended:
+                quiet_until = quiet_until or time.monotonic() + quiet_s
+                if time.monotonic() >= quiet_until:
+                    break
+            try:
+                message = self._simple.get(block=True, timeout=0.2)
+            except self._simple.Empty:
+                continue
+            event = json.loads(message.body)
+            message.ack()
+            if event.get("causationid") in causes:
+                results.append(event)
+        return results
+
+    def close(self) -> None:
+        self._simple.close()
+        self._queue(self._connection.default_channel).delete()
+        self._connection.release()
+
+
+def _send(publisher: Publisher, cases: list[DemoCase]) -> None:
     for case in cases:
         body = case.body()
         publisher.publish(body, exchange=IN_EXCHANGE, routing_key=case.type)
         if case.send_twice:
             publisher.publish(body, exchange=IN_EXCHANGE, routing_key=case.type)
-        ids.append(case.event_id)
-    return ids
 
 
-def _outcome(result: dict[str, Any]) -> tuple[str, str]:
-    data = result["data"]
-    if result["type"] == "hub.message.rejected":
-        return "rejected", ", ".join(e["field"] for e in data["errors"])
-    reasons = ", ".join(r["code"] for r in data.get("reasons", [])) or "-"
-    return data["decision"], reasons
+def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: float) -> DemoReport:
+    settings = settings.model_copy(update=DEMO_SETTINGS)
+    log_path = settings.data_dir / "logs" / "demo.jsonl"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = log_path.open("a", encoding="utf-8")
+    configure_logging(settings.log_level, log_file)
+    console.print(f"[bold]Muscat integration hub demo[/] (data in {settings.data_dir.resolve()})")
+    cases = first_wave(count, uuid.uuid4().hex[:6].upper())
+    started = time.monotonic()
+    with build_runtime(settings) as runtime:
+        stopped = StoppedMessages(runtime)
+        reader = ResultReader(runtime.broker_url, stopped)
+        worker = WorkerThread(runtime).start()
+        fault = FaultWindow(runtime, len(cases))
+        try:
+            with (
+                Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeElapsedColumn(),
+                    console=console,
+                ) as progress,
+                Publisher(runtime.broker_url) as publisher,
+            ):
+                task = progress.add_task("cases decided", total=len(cases))
 
+                def first_wave_progress(decided: int) -> None:
+                    progress.update(task, completed=decided)
+                    fault.tick(decided)
 
-def _render(console: Console, cases: list[DemoCase], report: DemoReport) -> None:
-    by_id = {case.event_id: case for case in cases}
-    table = Table(title="What happened", show_lines=False)
-    for column in ("scenario", "outcome", "reasons / failing fields", "cases"):
-        table.add_column(column)
-    tally = Counter((by_id[r["causationid"]].scenario, *_outcome(r)) for r in report.results)
-    for (scenario, outcome, reasons), number in sorted(tally.items()):
-        style = {"issued": "green", "refused": "yellow", "rejected": "red"}.get(outcome, "")
-        table.add_row(scenario, f"[{style}]{outcome}[/]", reasons, str(number))
-    console.print(table)
-    refused = next((r for r in report.results if r["data"].get("decision") == "refused"), None)
-    if refused:
-        reason = refused["data"]["reasons"][0]
-        console.print(
-            f"A refusal as the Baladiyati app shows it:\n  {reason['en']}\n  {reason['ar']}"
-        )
-    answered = {r["causationid"] for r in report.results}
-    duplicates = len(report.results) - len(answered)
-    missing = len(cases) - len(answered)
-    twice = sum(1 for c in cases if c.send_twice)
-    console.print(
-        f"{len(cases)} requests sent ({twice} of them twice), {len(answered)} answered, "
-        f"{duplicates} duplicate results, {missing} unanswered, "
-        f"{report.elapsed_s:.1f} s. Logs: {report.log_path}",
-        highlight=False,
+                _send(publisher, cases)
+                results = reader.collect(
+                    {c.event_id for c in cases}, timeout_s, first_wave_progress
+                )
+                follow_ups = pushes(results)
+                push_task = progress.add_task("agency pushes", total=len(follow_ups))
+                _send(publisher, follow_ups)
+                results += reader.collect(
+                    {c.event_id for c in follow_ups},
+                    30,
+                    lambda n: progress.update(push_task, completed=n),
+                )
+            everything = cases + follow_ups
+            answered = {r["causationid"] for r in results}
+            results += stopped.as_results({c.event_id for c in everything} - answered)
+        finally:
+            worker.stop()
+            reader.close()
+    report = DemoReport(
+        everything, results, time.monotonic() - started, log_path, fault.description
     )
-    if missing:
-        raise SystemExit(f"hub: {missing} request(s) got no result within the time limit")
+    render(console, report.cases, report.results, report.elapsed_s, str(log_path), report.fault)
+    log_file.close()
+    unanswered = {c.event_id for c in cases} - {r["causationid"] for r in results}
+    if unanswered:
+        raise SystemExit(f"hub: {len(unanswered)} request(s) got no result within the time limit")
+    return report

@@ -26,6 +26,7 @@ def serve(
 ) -> None:
     """Run the hub: workers consuming municipal.in and, in the embedded default, the agency
     simulators on loopback. Stops cleanly on Ctrl-C or SIGTERM."""
+    from hub.api.serve import PartnerEndpoints
     from hub.bus.service import WorkerThread
     from hub.bus.supervisor import WorkerProcesses, endpoint_env
     from hub.runtime import build_runtime
@@ -35,6 +36,7 @@ def serve(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with build_runtime(settings) as runtime:
+        endpoints = PartnerEndpoints(settings, runtime.sessions, runtime.contracts).start()
         # One worker runs in this process; more run as supervised child processes.
         worker = WorkerThread(runtime).start() if workers == 1 else None
         children = None
@@ -44,6 +46,7 @@ def serve(
             children.start()
         for name, running in runtime.simulators.items():
             console.print(f"simulator {name}: {running.server.url}", highlight=False)
+        console.print(f"partner endpoints: {endpoints.url}", highlight=False)
         console.print(
             f"hub serving with {workers} worker(s); broker {safe_url(runtime.broker_url)}",
             highlight=False,
@@ -57,6 +60,7 @@ def serve(
         except KeyboardInterrupt:
             pass
         finally:
+            endpoints.stop()
             if worker is not None:
                 worker.stop()
             if children is not None:
@@ -117,7 +121,7 @@ def send(
 
 @app.command()
 def demo(
-    count: Annotated[int, typer.Option(min=5, max=5000, help="Parking requests to feed.")] = 50,
+    count: Annotated[int, typer.Option(min=5, max=5000, help="Requests to feed.")] = 300,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for all results.")] = 120.0,
 ) -> None:
     """Feed a realistic batch of parking permit requests (some refused, some for unknown plates,

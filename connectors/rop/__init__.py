@@ -1,5 +1,9 @@
 """The Royal Oman Police connector (SOAP 1.1, WS-Security UsernameToken), registered as the
-`hub.connectors` plugin `rop`."""
+`hub.connectors` plugin `rop`.
+
+Credentials: `username` and `password` of the UsernameToken ROP issued to the municipality
+(the simulator accepts `hub` / `rop-sim-secret` unless told otherwise).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,20 @@ OPERATIONS: Mapping[str, Operation] = {
         description="The registered vehicle and owner behind a plate (ROP VehicleInquiry).",
         request_contract="urn:muscat-hub:canonical:vehicle-inquiry-request:1.0",
         response_contract="urn:muscat-hub:canonical:vehicle-inquiry-response:1.0",
+    ),
+    "civil_defence_certificate": Operation(
+        name="civil_defence_certificate",
+        description="The civil defence safety certificate of a premises (ROP "
+        "CivilDefenceCertificate).",
+        request_contract="urn:muscat-hub:canonical:civil-defence-certificate-request:1.0",
+        response_contract="urn:muscat-hub:canonical:civil-defence-certificate-response:1.0",
+    ),
+    "parking_violation_settled": Operation(
+        name="parking_violation_settled",
+        description="Tell ROP a parking fine was paid; idempotent per violation and payment "
+        "reference (ROP ParkingViolationSettled).",
+        request_contract="urn:muscat-hub:canonical:parking-violation-settled-request:1.0",
+        response_contract="urn:muscat-hub:canonical:parking-violation-settled-response:1.0",
     ),
 }
 

@@ -20,6 +20,10 @@ NAMESPACE = "urn:rop.gov.om:services:1"
 BINDING = f"{{{NAMESPACE}}}RopServicesSoapBinding"
 VEHICLE_INQUIRY_REQUEST = f"{{{NAMESPACE}}}VehicleInquiryRequest"
 VEHICLE_INQUIRY_RESPONSE = f"{{{NAMESPACE}}}VehicleInquiryResponse"
+CIVIL_DEFENCE_CERTIFICATE_REQUEST = f"{{{NAMESPACE}}}CivilDefenceCertificateRequest"
+PARKING_VIOLATION_SETTLED_REQUEST = f"{{{NAMESPACE}}}ParkingViolationSettledRequest"
+# The push ROP sends to the hub; described in rop.wsdl, served by the hub.
+NOTIFICATIONS_SERVICE = "RopNotifications"
 
 
 def rop_schema() -> etree.XMLSchema:

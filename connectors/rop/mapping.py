@@ -7,7 +7,8 @@ dates may be `datetime.date` (zeep) or ISO text (a hand-built reply), both end a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 
@@ -66,3 +67,61 @@ def vehicle_inquiry_response(reply: Mapping[str, Any]) -> dict[str, Any]:
     if vehicle is None:
         return {"found": True}
     return {"found": True, "vehicle": vehicle_to_canonical(vehicle)}
+
+
+def _iso_datetime(value: datetime | str) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def civil_defence_certificate_request(request: Mapping[str, Any]) -> dict[str, str]:
+    """Keyword arguments of the CivilDefenceCertificate operation."""
+    return {"PremisesId": request["premises_id"]}
+
+
+def civil_defence_certificate_response(reply: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical civil-defence-certificate reply (1.0) for a CivilDefenceCertificateResponse.
+
+    Found without a Certificate is passed on as such: the canonical contract check names it.
+    """
+    if not reply.get("Found"):
+        return {"found": False}
+    certificate = reply.get("Certificate")
+    if certificate is None:
+        return {"found": True}
+    issued = certificate.get("IssuedOn")
+    return {
+        "found": True,
+        "certificate": _present(
+            {
+                "certificate_no": certificate["CertificateNumber"],
+                "premises_id": certificate["PremisesId"],
+                "issued_on": _iso_date(issued) if issued is not None else None,
+                "valid_until": _iso_date(certificate["ValidUntil"]),
+            }
+        ),
+    }
+
+
+def parking_violation_settled_request(request: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of the ParkingViolationSettled operation; the amount stays exact."""
+    return {
+        "ViolationNumber": request["violation_no"],
+        "PlateNumber": request["plate_number"],
+        "PlateCode": request["plate_code"],
+        "AmountOmr": Decimal(request["amount_omr"]),
+        "PaymentReference": request["payment_reference"],
+    }
+
+
+def parking_violation_settled_response(reply: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical parking-violation-settled reply (1.0): ROP's settlement, or found=false."""
+    if not reply.get("Found"):
+        return {"found": False}
+    settled_at = reply.get("SettledAt")
+    return _present(
+        {
+            "found": True,
+            "settlement_reference": reply.get("SettlementReference"),
+            "settled_at": _iso_datetime(settled_at) if settled_at is not None else None,
+        }
+    )

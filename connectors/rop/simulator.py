@@ -1,55 +1,38 @@
 """A stand-in for the ROP web services: a real SOAP 1.1 server on loopback with switchable faults.
 
-POST / answers operations (WS-Security UsernameToken required), GET /?wsdl serves the contract
-WSDL bound to the address it was fetched from, POST /_sim/fault {"mode": ...} switches faults.
+Vehicles come from the ROP register (`connectors.rop.data`), civil defence certificates from
+the shared world of establishments (`connectors.world`) so they agree with the other agencies,
+parking violations from `connectors.rop.violations`. Settlements are kept in memory: telling
+ROP twice that the same violation was paid with the same reference settles it once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections import deque
 from collections.abc import Mapping
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 from lxml.builder import ElementMaker
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
-from starlette.types import ASGIApp
 
+from connectors import world
 from connectors.rop.contract import (
+    CIVIL_DEFENCE_CERTIFICATE_REQUEST,
     NAMESPACE,
+    PARKING_VIOLATION_SETTLED_REQUEST,
     VEHICLE_INQUIRY_REQUEST,
     WSDL_PATH,
-    XSD_NAME,
     XSD_PATH,
-    rop_schema,
 )
 from connectors.rop.data import Vehicle, find_vehicle
-from hub.connectors import CORRELATION_HEADER, FAULT_MODES
-from hub.soap import (
-    CONTENT_TYPE,
-    SoapEndpoint,
-    SoapFault,
-    SoapMessage,
-    check_username_token,
-    fault_response,
-    publish_schema,
-    publish_wsdl,
-    schema_errors,
-)
+from connectors.rop.violations import find_violation
+from connectors.soap.simulator import SoapAgencySimulator
+from hub.soap import Handler, SoapMessage
 
 DEFAULT_CREDENTIALS = {"username": "hub", "password": "rop-sim-secret"}
 
 E = ElementMaker(namespace=NAMESPACE, nsmap={"rop": NAMESPACE})
-
-
-def service_fault(code: str, message: str) -> etree._Element:
-    """The rop:ServiceFault detail the WSDL declares for every operation."""
-    return E.ServiceFault(E.Code(code), E.Message(message))
 
 
 def vehicle_element(
@@ -85,8 +68,22 @@ def broken_vehicle_inquiry_response(vehicle: Vehicle | None) -> etree._Element:
     )
 
 
-class RopSimulator:
-    """The ROP vehicle register on loopback, answering from the seeded data set."""
+def certificate_number(premises_id: str) -> str:
+    """ROP numbers a premises' certificate after the premises: MCT-PR-00123 -> CD-MCT-00123."""
+    return f"CD-{premises_id[:3]}-{premises_id[-5:]}"
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What ROP recorded when told a violation was paid."""
+
+    payment_reference: str
+    reference: str
+    settled_at: datetime
+
+
+class RopSimulator(SoapAgencySimulator):
+    """The ROP services on loopback, answering from the seeded data sets."""
 
     def __init__(
         self,
@@ -99,126 +96,110 @@ class RopSimulator:
     ) -> None:
         self.seed = seed
         self.today = today
-        self.latency_s = latency_s
-        self.stall_s = stall_s
-        self._credentials = dict(credentials or DEFAULT_CREDENTIALS)
-        self._fault = "none"
-        # The X-Correlation-ID of recent calls, so tests can see the case travel to the agency.
-        self.seen_correlation_ids: deque[str] = deque(maxlen=1000)
-        self._schema = rop_schema()
-        self._endpoint = SoapEndpoint(
-            {VEHICLE_INQUIRY_REQUEST: self._vehicle_inquiry}, self._authenticate
-        )
-        self._app = Starlette(
-            routes=[
-                Route("/", self._root, methods=["GET", "POST"]),
-                Route("/_sim/fault", self._fault_admin, methods=["GET", "POST"]),
-            ]
+        # Violation number -> its settlement; the simulator's own memory of what it was told.
+        self.settlements: dict[str, Settlement] = {}
+        super().__init__(
+            namespace=NAMESPACE,
+            prefix="rop",
+            wsdl_path=WSDL_PATH,
+            xsd_path=XSD_PATH,
+            service_name="RopServices",
+            credentials=credentials or DEFAULT_CREDENTIALS,
+            unavailable="ROP web services",
+            latency_s=latency_s,
+            stall_s=stall_s,
         )
 
-    @property
-    def app(self) -> ASGIApp:
-        return self._app
-
-    @property
-    def credentials(self) -> Mapping[str, str]:
-        """What a client must send as its UsernameToken (`username`, `password`)."""
-        return dict(self._credentials)
-
-    @property
-    def fault(self) -> str:
-        return self._fault
-
-    def set_fault(self, mode: str) -> None:
-        """Switch the fault mode for every following request (thread-safe: one assignment)."""
-        if mode not in FAULT_MODES:
-            raise ValueError(f"unknown fault mode {mode!r}; one of {', '.join(FAULT_MODES)}")
-        self._fault = mode
-
-    def _authenticate(self, message: SoapMessage) -> str:
-        return check_username_token(
-            message.header, self._credentials["username"], self._credentials["password"]
-        )
+    def operations(self) -> Mapping[str, Handler]:
+        return {
+            VEHICLE_INQUIRY_REQUEST: self._vehicle_inquiry,
+            CIVIL_DEFENCE_CERTIFICATE_REQUEST: self._civil_defence_certificate,
+            PARKING_VIOLATION_SETTLED_REQUEST: self._parking_violation_settled,
+        }
 
     async def _vehicle_inquiry(self, message: SoapMessage, caller: str) -> etree._Element:
-        errors = schema_errors(self._schema, message.payload)
-        if errors:
-            detail = service_fault("INVALID_REQUEST", errors[0])
-            raise SoapFault.client(f"request breaks rop.xsd: {errors[0]}", detail)
-        number = message.payload.findtext(f"{{{NAMESPACE}}}PlateNumber") or ""
-        code = message.payload.findtext(f"{{{NAMESPACE}}}PlateCode") or ""
-        vehicle = find_vehicle(number.strip(), code.strip(), self.seed, self.today)
-        if self._fault == "contract-break":
+        self.check_request(message)
+        number, code = self.text(message, "PlateNumber"), self.text(message, "PlateCode")
+        vehicle = find_vehicle(number, code, self.seed, self.today)
+        if self.fault == "contract-break":
             return broken_vehicle_inquiry_response(vehicle)
         if vehicle is None:
             return E.VehicleInquiryResponse(E.Found("false"))
         return E.VehicleInquiryResponse(E.Found("true"), vehicle_element(vehicle))
 
-    async def _stall(self, request: Request) -> None:
-        """Hold the request without answering, until the caller gives up or `stall_s` passes;
-        waiting on the disconnect lets the server stop promptly after the client's timeout."""
-
-        async def until_disconnect() -> None:
-            while (await request.receive())["type"] != "http.disconnect":
-                pass
-
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(until_disconnect(), self.stall_s)
-
-    async def _transport_fault(self, request: Request) -> Response | None:
-        """The faults that strike before the service reads the request (network, gateway)."""
-        mode = self._fault
-        if mode == "latency":
-            await asyncio.sleep(self.latency_s)
-        elif mode == "timeout":
-            await self._stall(request)
-            return Response(status_code=504)
-        elif mode == "outage":
-            return Response(status_code=503)
-        elif mode == "rate-limit":
-            return Response("rate limit exceeded", status_code=429, headers={"Retry-After": "1"})
-        return None
-
-    async def _root(self, request: Request) -> Response:
-        refused = await self._transport_fault(request)
-        if refused is not None:
-            return refused
-        if request.method == "GET":
-            return self._publish(request)
-        if CORRELATION_HEADER.lower() in request.headers:
-            self.seen_correlation_ids.append(request.headers[CORRELATION_HEADER.lower()])
-        if self._fault == "error":
-            detail = service_fault("BACKEND_UNAVAILABLE", "vehicle register is not answering")
-            return fault_response(
-                SoapFault.server("ROP vehicle register temporarily unavailable", detail)
+    async def _civil_defence_certificate(self, message: SoapMessage, caller: str) -> etree._Element:
+        """Found only when the premises exists and has a certificate, valid or expired."""
+        self.check_request(message)
+        premises_id = self.text(message, "PremisesId")
+        establishment = world.by_premises(premises_id, self.seed, self.today)
+        valid_until = establishment.civil_defence_valid_until if establishment else None
+        if valid_until is None:
+            found = "no" if self.fault == "contract-break" else "false"
+            return E.CivilDefenceCertificateResponse(E.Found(found))
+        number = certificate_number(premises_id)
+        if self.fault == "contract-break":
+            # No certificate number, and the expiry in the local dd/mm/yyyy form.
+            return E.CivilDefenceCertificateResponse(
+                E.Found("true"),
+                E.Certificate(
+                    E.PremisesId(premises_id), E.ValidUntil(valid_until.strftime("%d/%m/%Y"))
+                ),
             )
-        response = await self._endpoint.handle(request)
-        if self._fault == "malformed" and response.status_code == 200:
-            whole = bytes(response.body)
-            return Response(whole[: len(whole) // 2], media_type=CONTENT_TYPE)
-        return response
+        return E.CivilDefenceCertificateResponse(
+            E.Found("true"),
+            E.Certificate(
+                E.CertificateNumber(number),
+                E.PremisesId(premises_id),
+                E.IssuedOn((valid_until - timedelta(days=365)).isoformat()),
+                E.ValidUntil(valid_until.isoformat()),
+            ),
+        )
 
-    def _publish(self, request: Request) -> Response:
-        """?wsdl and ?xsd=rop.xsd, with addresses pointing back at this server."""
-        address = str(request.url.replace(query=""))
+    async def _parking_violation_settled(self, message: SoapMessage, caller: str) -> etree._Element:
+        """Settle a violation once; the same payment reference again gets the same settlement."""
+        self.check_request(message)
+        violation_no = self.text(message, "ViolationNumber")
+        violation = find_violation(violation_no, self.seed)
+        if violation is None:
+            found = "no" if self.fault == "contract-break" else "false"
+            return E.ParkingViolationSettledResponse(E.Found(found))
+        plate = (self.text(message, "PlateNumber"), self.text(message, "PlateCode"))
+        if plate != (violation.plate_number, violation.plate_code):
+            asked = " ".join(plate)
+            raise self.client_fault(
+                "PLATE_MISMATCH", f"violation {violation_no} was not issued to plate {asked}"
+            )
+        try:
+            amount = Decimal(self.text(message, "AmountOmr"))
+        except InvalidOperation:
+            amount = Decimal(-1)
+        if amount != Decimal(violation.amount_omr):
+            raise self.client_fault(
+                "AMOUNT_MISMATCH",
+                f"violation {violation_no} is {violation.amount_omr} OMR, not {amount:.3f}",
+            )
+        settlement = self._settle(violation_no, self.text(message, "PaymentReference"))
+        settled_at = settlement.settled_at.isoformat(timespec="seconds")
+        if self.fault == "contract-break":
+            settled_at = settlement.settled_at.strftime("%d/%m/%Y %H:%M")
+        return E.ParkingViolationSettledResponse(
+            E.Found("true"), E.SettlementReference(settlement.reference), E.SettledAt(settled_at)
+        )
 
-        def schema_url(name: str) -> str:
-            return f"{address}?xsd={name}"
-
-        if "wsdl" in request.query_params:
-            return Response(publish_wsdl(WSDL_PATH, address, schema_url), media_type=CONTENT_TYPE)
-        if request.query_params.get("xsd") == XSD_NAME:
-            return Response(publish_schema(XSD_PATH, schema_url), media_type=CONTENT_TYPE)
-        return Response("GET ?wsdl for the service description", status_code=404)
-
-    async def _fault_admin(self, request: Request) -> Response:
-        """GET: the current mode. POST {"mode": ...}: switch it (400 names the valid modes)."""
-        if request.method == "POST":
-            try:
-                payload = await request.json()
-                self.set_fault(str(payload["mode"]))
-            except (ValueError, KeyError, TypeError):
-                return JSONResponse(
-                    {"error": 'send {"mode": MODE}', "modes": list(FAULT_MODES)}, status_code=400
+    def _settle(self, violation_no: str, payment_reference: str) -> Settlement:
+        earlier = self.settlements.get(violation_no)
+        if earlier is not None:
+            if earlier.payment_reference != payment_reference:
+                raise self.client_fault(
+                    "ALREADY_SETTLED",
+                    f"violation {violation_no} was settled under payment reference "
+                    f"{earlier.payment_reference}",
                 )
-        return JSONResponse({"mode": self._fault})
+            return earlier
+        settlement = Settlement(
+            payment_reference,
+            f"ROP-STL-{len(self.settlements) + 1:06d}",
+            datetime.now(UTC).replace(microsecond=0),
+        )
+        self.settlements[violation_no] = settlement
+        return settlement

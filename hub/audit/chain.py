@@ -16,6 +16,9 @@ from hub.store.tables import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
 HUB_ACTOR = "hub"
+# `session.info` key of a callable(session, head_seq, head_hash), run under the head lock after
+# each append: `Checkpointer.install` puts it there, so any unit of work signs when one is due.
+CHECKPOINT_HOOK = "hub.audit.checkpoint_hook"
 
 
 @dataclass(frozen=True)
@@ -44,8 +47,13 @@ def canonical_payload(entry: AuditEntry) -> dict[str, Any]:
     }
 
 
+def payload_hash(payload: dict[str, Any]) -> str:
+    """The entry hash of a canonical payload; writer and verifier share this one function."""
+    return hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
+
+
 def compute_hash(entry: AuditEntry) -> str:
-    return hashlib.sha256(rfc8785.dumps(canonical_payload(entry))).hexdigest()
+    return payload_hash(canonical_payload(entry))
 
 
 def digest(data: bytes | str | dict[str, Any] | list[Any]) -> str:
@@ -85,4 +93,7 @@ def append_entries(session: Session, drafts: list[AuditDraft]) -> list[AuditEntr
         head.seq, head.entry_hash = entry.seq, entry.entry_hash
         session.add(entry)
         entries.append(entry)
+    hook = session.info.get(CHECKPOINT_HOOK)
+    if hook is not None:
+        hook(session, head.seq, head.entry_hash)
     return entries

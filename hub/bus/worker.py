@@ -18,6 +18,7 @@ from hub.bus.outbox import OutboxRelay
 from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import inbound_queue
 from hub.pipeline import Outcome, Pipeline
+from hub.replay.marker import ReplayMarker
 
 log = structlog.get_logger("hub.worker")
 SWEEP_EVERY_S = 5.0
@@ -79,7 +80,8 @@ class Worker(ConsumerMixin):
     def _on_message(self, message: KombuMessage) -> None:
         body = message.body if isinstance(message.body, bytes) else message.body.encode("utf-8")
         try:
-            handled = self._loop.run_until_complete(self._pipeline.handle(body))
+            marker = ReplayMarker.from_headers(message.headers)  # set by `hub replay run`
+            handled = self._loop.run_until_complete(self._pipeline.handle(body, marker))
         except Exception:
             # The store is unreachable or the hub has a bug: keep the message, slow down.
             log.exception("delivery.crashed")

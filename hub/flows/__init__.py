@@ -29,6 +29,22 @@ class FlowRegistry:
 
 
 def default_flows() -> FlowRegistry:
+    """Every flow of the municipal queue interface and of the agencies' pushes."""
+    from hub.flows.agency_pushes import CrStatusChangedFlow, OwnershipTransferredFlow
+    from hub.flows.building import BuildingPermitIssuedFlow, ConnectionCompletedFlow
+    from hub.flows.licence import LicenceIssueFlow, LicenceRenewalFlow
     from hub.flows.parking import ParkingPermitFlow
+    from hub.flows.violation import ViolationPaidFlow
 
-    return FlowRegistry([ParkingPermitFlow()])
+    return FlowRegistry(
+        [
+            ParkingPermitFlow(),
+            LicenceRenewalFlow(),
+            LicenceIssueFlow(),
+            BuildingPermitIssuedFlow(),
+            ConnectionCompletedFlow(),
+            ViolationPaidFlow(),
+            CrStatusChangedFlow(),
+            OwnershipTransferredFlow(),
+        ]
+    )

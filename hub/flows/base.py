@@ -34,7 +34,9 @@ class Results:
         self._contracts = contracts
         self._cause = cause
 
-    def event(self, type_: str, data: dict[str, Any]) -> CloudEvent:
+    def event(self, type_: str, data: dict[str, Any], key: str = "") -> CloudEvent:
+        """A result of `type_`; `key` tells apart several results of one type from one cause
+        (one licence.suspended per licence), so each keeps a stable id across redeliveries."""
         contract = self._contracts.latest(type_)
         self._contracts.validate(contract.id, data)
         return new_event(
@@ -43,7 +45,9 @@ class Results:
             dataschema=contract.id,
             correlationid=self._cause.correlation,
             causationid=self._cause.id,
-            event_id=derived_id(self._cause.id, type_),
+            event_id=derived_id(self._cause.id, type_, key)
+            if key
+            else derived_id(self._cause.id, type_),
         )
 
 

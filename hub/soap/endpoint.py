@@ -6,6 +6,7 @@ caller is authenticated; the order of checks and the fault each refusal gets liv
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
@@ -28,8 +29,9 @@ log = structlog.get_logger("hub.soap")
 Handler = Callable[[SoapMessage, str], Awaitable[etree._Element]]
 """An operation: the parsed request and the authenticated caller -> the reply payload."""
 
-Authenticator = Callable[[SoapMessage], str]
-"""Who is calling (raise a soap:Client `SoapFault` to refuse)."""
+Authenticator = Callable[[SoapMessage], str | Awaitable[str]]
+"""Who is calling (raise a soap:Client `SoapFault` to refuse); may be a coroutine, so that a
+check against a store runs off the event loop."""
 
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 
@@ -41,7 +43,12 @@ def reply_response(payload: etree._Element, status_code: int = 200) -> Response:
 
 def fault_response(fault: SoapFault) -> Response:
     """An HTTP 500 reply carrying `fault`, as SOAP 1.1 over HTTP requires."""
-    return Response(fault_envelope(fault), status_code=fault.status_code, media_type=CONTENT_TYPE)
+    return Response(
+        fault_envelope(fault),
+        status_code=fault.status_code,
+        media_type=CONTENT_TYPE,
+        headers=fault.headers,
+    )
 
 
 class BodyTooLarge(Exception):
@@ -85,7 +92,8 @@ class SoapEndpoint:
             return Response("request body too large", status_code=413, media_type="text/plain")
         try:
             message = read_envelope(body, understood_headers=(WSSE_SECURITY,))
-            caller = self.authenticate(message)
+            checked = self.authenticate(message)
+            caller = await checked if inspect.isawaitable(checked) else checked
             handler = self.operations.get(message.operation)
             if handler is None:
                 name = etree.QName(message.payload).localname

@@ -51,6 +51,8 @@ class SoapFault(Exception):
         self.code: FaultCode = code
         self.string = string
         self.detail = detail
+        # HTTP headers for the reply, e.g. Retry-After on a fault answered with 429.
+        self.headers: dict[str, str] = {}
 
     @classmethod
     def client(cls, string: str, detail: etree._Element | None = None) -> SoapFault:

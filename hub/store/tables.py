@@ -67,6 +67,31 @@ class Message(Base):
     envelope: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # `attempts` at the last replay: the retry ladder counts only deliveries after it.
+    ladder_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ReplayMode:
+    """What a replay did: re-drove the message through the flow, or re-published its results."""
+
+    REDRIVE = "re-drive"
+    REPUBLISH = "re-publish"
+
+
+class MessageReplay(Base):
+    """One operator's replay of one message (who, why, what it did); `hub replay show` lists
+    them, and an unpublished re-drive tells the next replay that a crash interrupted it."""
+
+    __tablename__ = "message_replays"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(200), index=True)
+    operator: Mapped[str] = mapped_column(String(100))
+    reason: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(20))
+    previous_status: Mapped[str] = mapped_column(String(20))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column()
 
 
 class MessageHistory(Base):
@@ -178,6 +203,31 @@ class AgencyCircuit(Base):
     worker: Mapped[str] = mapped_column(String(200))
 
 
+class Partner(Base):
+    """An agency allowed to call the partner endpoints: its grants and the hash of its secret
+    (the secret itself is shown once, at `hub partners add`, and never stored)."""
+
+    __tablename__ = "partners"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    grants: Mapped[list[Any]] = mapped_column(default=list)
+    rate_limit: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class PartnerRateWindow(Base):
+    """A partner's calls in its current fixed window, shared by every HTTP worker process."""
+
+    __tablename__ = "partner_rate_windows"
+
+    partner: Mapped[str] = mapped_column(String(60), primary_key=True)
+    window_start: Mapped[int] = mapped_column(Integer)
+    calls: Mapped[int] = mapped_column(Integer)
+
+
 class AuditEntry(Base):
     """One step of the audit trail; `entry_hash` chains it to the entry before (append-only)."""
 
@@ -202,6 +252,19 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed statement that the chain reached `seq` with `head_hash`; also kept in a file
+    outside the database, so a truncated or recomputed chain cannot pass for the real one."""
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[str] = mapped_column(String(40))
+    key_id: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(200))
 
 
 class OutboxEvent(Base):

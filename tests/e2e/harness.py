@@ -27,6 +27,8 @@ HUB = [sys.executable, "-m", "replay"]
 def hub_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env |= {"HUB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"} | extra
+    # Port 0: the partner endpoints take any free port (printed), so hubs never collide.
+    env.setdefault("HUB_HTTP_PORT", "0")
     return env
 
 

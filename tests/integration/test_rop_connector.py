@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator, Mapping
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -12,8 +14,9 @@ import pytest
 import zeep
 from zeep.wsse.username import UsernameToken
 
-from connectors.rop import RopClient, RopConnector, RopSimulator, connector, data
-from connectors.rop.transport import retry_after_seconds
+from connectors import world
+from connectors.rop import RopClient, RopConnector, RopSimulator, connector, data, violations
+from connectors.soap.transport import retry_after_seconds
 from hub.connectors import CallContext, CallPolicy, Connector, Endpoint, Health
 from hub.contracts import ContractRegistry
 from hub.errors import ConfigurationError, PermanentAgencyError, TransientAgencyError
@@ -48,13 +51,14 @@ def ask(
     server: LoopbackServer,
     credentials: Mapping[str, str],
     request: Mapping[str, Any] = KNOWN,
+    operation: str = "vehicle_inquiry",
 ) -> Mapping[str, Any]:
-    """One vehicle inquiry through a fresh RopClient, closed afterwards."""
+    """One call (a vehicle inquiry unless told) through a fresh RopClient, closed afterwards."""
 
     async def run() -> Mapping[str, Any]:
         client = RopConnector(POLICY).client(Endpoint(server.url, credentials))
         try:
-            return await client.call("vehicle_inquiry", request, CTX)
+            return await client.call(operation, request, CTX)
         finally:
             await client.aclose()
 
@@ -293,3 +297,187 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after_seconds("7") == 7.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:30 GMT", now=1445412500.0) == 10.0
     assert retry_after_seconds("soon") is None and retry_after_seconds(None) is None
+
+
+# Civil defence certificates and parking violations (answered from the shared world and the
+# violation book).
+
+
+def settled_request(violation: violations.Violation, reference: str) -> dict[str, str]:
+    return {
+        "violation_no": violation.violation_no,
+        "plate_number": violation.plate_number,
+        "plate_code": violation.plate_code,
+        "amount_omr": violation.amount_omr,
+        "payment_reference": reference,
+    }
+
+
+def test_civil_defence_certificate_of_a_premises_round_trips(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    premises = world.by_cr(world.EXAMPLE_CR)
+    assert premises is not None and premises.civil_defence_valid_until is not None
+    request = {"premises_id": premises.premises_id}
+    reply = ask(server, simulator.credentials, request, "civil_defence_certificate")
+    assert reply == {
+        "found": True,
+        "certificate": {
+            "certificate_no": "CD-MCT-00123",
+            "premises_id": "MCT-PR-00123",
+            "issued_on": (premises.civil_defence_valid_until - timedelta(days=365)).isoformat(),
+            "valid_until": premises.civil_defence_valid_until.isoformat(),
+        },
+    }
+    ContractRegistry.load().validate(
+        "urn:muscat-hub:canonical:civil-defence-certificate-response:1.0", dict(reply)
+    )
+
+
+def test_an_expired_certificate_is_found_with_its_past_date(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    expired = world.with_weakness("civil-defence-expired")[0]
+    assert expired.civil_defence_valid_until is not None
+    request = {"premises_id": expired.premises_id}
+    reply = ask(server, simulator.credentials, request, "civil_defence_certificate")
+    assert reply["certificate"]["valid_until"] == expired.civil_defence_valid_until.isoformat()
+    assert date.fromisoformat(reply["certificate"]["valid_until"]) < date.today()
+
+
+@pytest.mark.parametrize("premises_id", ["uncertified", "MCT-PR-99999"])
+def test_premises_without_a_certificate_or_unknown_is_not_found(
+    server: LoopbackServer, simulator: RopSimulator, premises_id: str
+) -> None:
+    if premises_id == "uncertified":
+        premises_id = world.with_weakness("civil-defence-none")[0].premises_id
+    assert world.by_premises("MCT-PR-99999") is None
+    request = {"premises_id": premises_id}
+    assert ask(server, simulator.credentials, request, "civil_defence_certificate") == {
+        "found": False
+    }
+
+
+def test_a_paid_violation_is_settled_once_per_payment_reference(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    violation = violations.violations()[3]
+    request = settled_request(violation, "MM-PAY-2026-7001")
+    first = ask(server, simulator.credentials, request, "parking_violation_settled")
+    again = ask(server, simulator.credentials, request, "parking_violation_settled")
+    assert first == again and first["found"] is True
+    assert first["settlement_reference"].startswith("ROP-STL-")
+    assert datetime.fromisoformat(first["settled_at"]).tzinfo is not None
+    ContractRegistry.load().validate(
+        "urn:muscat-hub:canonical:parking-violation-settled-response:1.0", dict(first)
+    )
+    with pytest.raises(PermanentAgencyError, match="settled under payment reference MM-PAY"):
+        other = settled_request(violation, "MM-PAY-2026-7002")
+        ask(server, simulator.credentials, other, "parking_violation_settled")
+    assert simulator.settlements[violation.violation_no].payment_reference == "MM-PAY-2026-7001"
+
+
+def test_an_unknown_violation_is_not_found(server: LoopbackServer, simulator: RopSimulator) -> None:
+    [number] = violations.unknown_violation_numbers(1)
+    request = settled_request(violations.violations()[0], "MM-PAY-2026-7003")
+    request["violation_no"] = number
+    reply = ask(server, simulator.credentials, request, "parking_violation_settled")
+    assert reply == {"found": False} and number not in simulator.settlements
+
+
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [
+        ({"plate_number": "1"}, "PLATE_MISMATCH"),
+        ({"amount_omr": "1.000"}, "AMOUNT_MISMATCH"),
+    ],
+)
+def test_a_settlement_that_does_not_match_the_violation_is_a_client_fault(
+    server: LoopbackServer, simulator: RopSimulator, change: dict[str, str], code: str
+) -> None:
+    violation = violations.violations()[5]
+    request = settled_request(violation, "MM-PAY-2026-7004") | change
+    with pytest.raises(PermanentAgencyError, match="SOAP Client fault") as caught:
+        ask(server, simulator.credentials, request, "parking_violation_settled")
+    assert not isinstance(caught.value, TransientAgencyError)
+    assert violation.violation_no not in simulator.settlements
+    response = raw_post(
+        server,
+        soap_request(
+            "<rop:ParkingViolationSettledRequest>"
+            f"<rop:ViolationNumber>{violation.violation_no}</rop:ViolationNumber>"
+            f"<rop:PlateNumber>{request['plate_number']}</rop:PlateNumber>"
+            f"<rop:PlateCode>{violation.plate_code}</rop:PlateCode>"
+            f"<rop:AmountOmr>{request['amount_omr']}</rop:AmountOmr>"
+            "<rop:PaymentReference>MM-PAY-2026-7004</rop:PaymentReference>"
+            "</rop:ParkingViolationSettledRequest>"
+        ),
+    )
+    assert f"<rop:Code>{code}</rop:Code>" in response.text
+
+
+@pytest.mark.parametrize(
+    ("operation", "request_", "field"),
+    [
+        (
+            "civil_defence_certificate",
+            {"premises_id": "MCT-PR-00123"},
+            "CivilDefenceCertificateResponse/Certificate/PremisesId",
+        ),
+        (
+            "parking_violation_settled",
+            settled_request(violations.violations()[7], "MM-PAY-2026-7005"),
+            "ParkingViolationSettledResponse/SettledAt",
+        ),
+    ],
+)
+@pytest.mark.parametrize("mode", ["contract-break", "malformed", "error"])
+def test_faults_of_the_new_operations_map_like_the_old(
+    server: LoopbackServer,
+    simulator: RopSimulator,
+    operation: str,
+    request_: dict[str, str],
+    field: str,
+    mode: str,
+) -> None:
+    simulator.set_fault(mode)
+    expected = TransientAgencyError if mode == "error" else PermanentAgencyError
+    with pytest.raises(expected) as caught:
+        ask(server, simulator.credentials, request_, operation)
+    if mode == "contract-break":
+        assert field in caught.value.reason
+
+
+def test_a_stock_zeep_client_reaches_the_new_operations(
+    server: LoopbackServer, simulator: RopSimulator
+) -> None:
+    credentials = simulator.credentials
+    client = zeep.Client(
+        f"{server.url}/?wsdl",
+        wsse=UsernameToken(credentials["username"], credentials["password"]),
+    )
+    certificate = client.service.CivilDefenceCertificate(PremisesId="MCT-PR-00123")
+    assert certificate.Found is True and certificate.Certificate.CertificateNumber == "CD-MCT-00123"
+    violation = violations.violations()[9]
+    settled = client.service.ParkingViolationSettled(
+        ViolationNumber=violation.violation_no,
+        PlateNumber=violation.plate_number,
+        PlateCode=violation.plate_code,
+        AmountOmr=Decimal(violation.amount_omr),
+        PaymentReference="MM-PAY-2026-7006",
+    )
+    assert settled.Found is True and settled.SettlementReference.startswith("ROP-STL-")
+
+
+def test_the_served_wsdl_leaves_the_hubs_notification_service_alone(
+    server: LoopbackServer,
+) -> None:
+    client = zeep.Client(f"{server.url}/?wsdl")
+    ports = {
+        name: next(iter(service.ports.values())).binding_options["address"]
+        for name, service in client.wsdl.services.items()
+    }
+    assert ports == {
+        "RopServices": f"{server.url}/",
+        "RopNotifications": "https://hub.mm.gov.om/soap/RopNotifications",
+    }

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from connectors.rop import data
-from connectors.rop.mapping import vehicle_inquiry_request, vehicle_inquiry_response
+from connectors import world
+from connectors.rop import data, violations
+from connectors.rop.mapping import (
+    civil_defence_certificate_request,
+    civil_defence_certificate_response,
+    parking_violation_settled_request,
+    parking_violation_settled_response,
+    vehicle_inquiry_request,
+    vehicle_inquiry_response,
+)
 from hub.contracts import ContractRegistry
 from hub.errors import ContractViolation
 
@@ -127,3 +136,73 @@ def test_unknown_plates_are_unknown_and_well_formed() -> None:
     for number, code in plates:
         assert data.find_vehicle(number, code) is None
         assert number.isdigit() and len(number) <= 5 and code.isalpha() and code.isupper()
+
+
+CERTIFICATE = "urn:muscat-hub:canonical:civil-defence-certificate-response:1.0"
+SETTLED_REQUEST = "urn:muscat-hub:canonical:parking-violation-settled-request:1.0"
+SETTLED = "urn:muscat-hub:canonical:parking-violation-settled-response:1.0"
+
+
+def test_certificate_reply_maps_to_the_canonical_example(registry: ContractRegistry) -> None:
+    reply = {
+        "Found": True,
+        "Certificate": {
+            "CertificateNumber": "CD-MCT-00123",
+            "PremisesId": "MCT-PR-00123",
+            "IssuedOn": date(2026, 9, 25),
+            "ValidUntil": date(2027, 9, 25),
+        },
+    }
+    assert civil_defence_certificate_response(reply) == registry.get(CERTIFICATE).examples[1]
+    reply["Certificate"]["IssuedOn"] = None
+    canonical = civil_defence_certificate_response(reply)
+    assert "issued_on" not in canonical["certificate"]
+    registry.validate(CERTIFICATE, canonical)
+
+
+def test_certificate_not_found_and_found_without_one() -> None:
+    assert civil_defence_certificate_response({"Found": False}) == {"found": False}
+    assert civil_defence_certificate_response({"Found": True}) == {"found": True}
+    assert civil_defence_certificate_request({"premises_id": "MCT-PR-00123"}) == {
+        "PremisesId": "MCT-PR-00123"
+    }
+
+
+def test_settlement_request_keeps_the_amount_exact(registry: ContractRegistry) -> None:
+    example = registry.get(SETTLED_REQUEST).examples[0]
+    keywords = parking_violation_settled_request(example)
+    assert keywords["AmountOmr"] == Decimal("15.000") and str(keywords["AmountOmr"]) == "15.000"
+    assert keywords["ViolationNumber"] == "PV-2026-004512"
+
+
+def test_settlement_reply_maps_to_the_canonical_example(registry: ContractRegistry) -> None:
+    reply = {
+        "Found": True,
+        "SettlementReference": "ROP-STL-000001",
+        "SettledAt": datetime(2026, 11, 29, 8, 15, 2, tzinfo=UTC),
+    }
+    assert parking_violation_settled_response(reply) == registry.get(SETTLED).examples[1]
+    assert parking_violation_settled_response({"Found": False}) == {"found": False}
+
+
+def test_the_violation_book_is_fixed_for_a_seed_and_names_registered_plates() -> None:
+    book = violations.violations()
+    assert book == violations.violations() and book != violations.violations(seed=1)
+    assert len(book) == violations.VIOLATION_COUNT
+    assert len({v.violation_no for v in book}) == len(book)
+    assert book[0] == violations.Violation("PV-2026-004512", "12345", "AB", "15.000")
+    for violation in book:
+        assert data.find_vehicle(violation.plate_number, violation.plate_code) is not None
+        assert Decimal(violation.amount_omr) > 0
+    for number in violations.unknown_violation_numbers(5):
+        assert violations.find_violation(number) is None
+
+
+def test_every_request_example_names_data_the_simulator_holds(registry: ContractRegistry) -> None:
+    """The conformance suite runs the request examples against the simulator."""
+    [settled] = registry.get(SETTLED_REQUEST).examples
+    violation = violations.find_violation(settled["violation_no"])
+    assert violation is not None and violation.amount_omr == settled["amount_omr"]
+    request = "urn:muscat-hub:canonical:civil-defence-certificate-request:1.0"
+    for example in registry.get(request).examples:
+        assert world.by_premises(example["premises_id"]) is not None

@@ -1,4 +1,4 @@
-"""Judge each raw ROP reply before zeep reads it: HTTP status, well-formedness, rop.xsd.
+"""Judge each raw SOAP reply before zeep reads it: HTTP status, well-formedness, the agency XSD.
 
 zeep sees a reply only after it was parsed, and hides the HTTP status and Retry-After of the
 failures the retry policy needs; an httpx transport sees the raw response, so the verdict is
@@ -48,7 +48,11 @@ def _soap_fault_inside(content: bytes) -> bool:
 
 
 def judge_reply(
-    status: int, headers: httpx.Headers, content: bytes, schema: etree.XMLSchema
+    status: int,
+    headers: httpx.Headers,
+    content: bytes,
+    schema: etree.XMLSchema,
+    schema_name: str = "the agency XSD",
 ) -> None:
     """Raise `ReplyRejected` unless zeep may read this reply to a SOAP POST.
 
@@ -83,14 +87,22 @@ def judge_reply(
         return
     errors = schema_errors(schema, message.payload)
     if errors:
-        raise ReplyRejected(f"reply breaks rop.xsd: {'; '.join(errors[:3])}", transient=False)
+        reason = f"reply breaks {schema_name}: {'; '.join(errors[:3])}"
+        raise ReplyRejected(reason, transient=False)
 
 
 class CheckedTransport(httpx.AsyncBaseTransport):
     """Wraps the real transport; every POST reply is judged before the caller gets it."""
 
-    def __init__(self, schema: etree.XMLSchema, inner: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self,
+        schema: etree.XMLSchema,
+        inner: httpx.AsyncBaseTransport | None = None,
+        *,
+        schema_name: str = "the agency XSD",
+    ) -> None:
         self._schema = schema
+        self._schema_name = schema_name
         self._inner = inner or httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -101,7 +113,9 @@ class CheckedTransport(httpx.AsyncBaseTransport):
             content = await response.aread()
         finally:
             await response.aclose()
-        judge_reply(response.status_code, response.headers, content, self._schema)
+        judge_reply(
+            response.status_code, response.headers, content, self._schema, self._schema_name
+        )
         return response
 
     async def aclose(self) -> None:

@@ -1,0 +1,51 @@
+"""The hub's side of the labour register's REST API: HTTP Basic, every reply checked against
+the register's JSON Schemas (contracts/agencies/labour), then mapped to the canonical standing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from connectors.labour import mapping
+from connectors.rest.client import AgencySchemas, JsonAgencyClient
+from hub.connectors import CallContext, CallPolicy, Endpoint, Health
+from hub.errors import ConfigurationError, PermanentAgencyError
+
+AGENCY = "labour"
+
+
+class LabourClient:
+    """One labour register endpoint, authenticated with `username` and `password`."""
+
+    def __init__(self, endpoint: Endpoint, policy: CallPolicy) -> None:
+        try:
+            username, password = endpoint.credentials["username"], endpoint.credentials["password"]
+        except KeyError:
+            raise ConfigurationError(
+                f"{AGENCY} endpoint {endpoint.url} needs credentials 'username' and "
+                "'password' (HTTP Basic)"
+            ) from None
+        auth = httpx.BasicAuth(username, password)
+        self._api = JsonAgencyClient(AGENCY, endpoint, policy, AgencySchemas(AGENCY), auth=auth)
+
+    async def call(
+        self, operation: str, request: Mapping[str, Any], ctx: CallContext
+    ) -> Mapping[str, Any]:
+        """The canonical reply to `operation`, or an AgencyError saying whether to retry."""
+        if operation != "labour_standing":
+            raise PermanentAgencyError(AGENCY, operation, "no such operation")
+        reply = await self._api.get(
+            operation,
+            mapping.standing_path(request),
+            schema="standing",
+            not_found_schema="not-found",
+        )
+        return mapping.standing_to_canonical(reply)
+
+    async def health(self) -> Health:
+        return await self._api.health()
+
+    async def aclose(self) -> None:
+        await self._api.aclose()

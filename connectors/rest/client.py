@@ -1,0 +1,180 @@
+"""What every REST/JSON agency client shares: one httpx exchange, its failure sorted for the
+retry policy, and the raw reply checked against the agency's own JSON Schema before any
+mapping reads it. A reply that breaks the agency's schema is an error, never returned."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+from jsonschema import Draft202012Validator, FormatChecker
+
+from contracts import CONTRACTS_DIR
+from hub.connectors import CallPolicy, Endpoint, Health, stamp_correlation
+from hub.errors import AgencyError, PermanentAgencyError, TransientAgencyError
+
+
+class ReplyRejected(Exception):
+    """A reply that cannot be used; `transient` says whether asking again may help."""
+
+    def __init__(self, reason: str, *, transient: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.transient = transient
+        self.retry_after = retry_after
+
+
+def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), if it says."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when - (time.time() if now is None else now))
+
+
+@lru_cache(maxsize=64)
+def _validator(path: Path) -> Draft202012Validator:
+    """Compiled once per schema file; validators keep no state between calls."""
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+class AgencySchemas:
+    """The JSON Schemas of one agency's native replies, `contracts/agencies/<agency>/*.schema.json`
+    (the same files its OpenAPI document refers to)."""
+
+    def __init__(self, agency: str, directory: Path | None = None) -> None:
+        self.agency = agency
+        self.directory = directory or CONTRACTS_DIR / "agencies" / agency
+
+    def path(self, name: str) -> Path:
+        return self.directory / f"{name}.schema.json"
+
+    def errors(self, name: str, body: Any) -> list[str]:
+        """One line per failing field, `path: reason`; empty when the body satisfies `name`."""
+        found = sorted(
+            _validator(self.path(name)).iter_errors(body), key=lambda e: list(map(str, e.path))
+        )
+        return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in found]
+
+
+def judge(
+    response: httpx.Response, schemas: AgencySchemas, schema: str, *, expected: int = 200
+) -> Any:
+    """The JSON body of a reply with status `expected` that satisfies `schema`; otherwise
+    `ReplyRejected`, transient for 429 and 5xx (honouring Retry-After), permanent for the rest."""
+    status = response.status_code
+    retry_after = retry_after_seconds(response.headers.get("retry-after"))
+    if status == 429:
+        raise ReplyRejected("rate limited (HTTP 429)", transient=True, retry_after=retry_after)
+    if status >= 500:
+        raise ReplyRejected(f"HTTP {status}", transient=True, retry_after=retry_after)
+    if status in (401, 403):
+        raise ReplyRejected(f"credentials refused (HTTP {status})", transient=False)
+    if status != expected:
+        raise ReplyRejected(f"unexpected HTTP {status}", transient=False)
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise ReplyRejected(f"reply is not JSON: {exc}", transient=False) from None
+    errors = schemas.errors(schema, body)
+    if errors:
+        listed = "; ".join(errors[:3])
+        raise ReplyRejected(
+            f"reply breaks {schemas.agency} {schema}.schema.json: {listed}", transient=False
+        )
+    return body
+
+
+class JsonAgencyClient:
+    """One REST/JSON agency endpoint: `get` fetches and validates, failures leave as the hub's
+    `TransientAgencyError` or `PermanentAgencyError`, never as httpx exceptions."""
+
+    def __init__(
+        self,
+        agency: str,
+        endpoint: Endpoint,
+        policy: CallPolicy,
+        schemas: AgencySchemas,
+        *,
+        auth: httpx.Auth | None = None,
+        headers: Mapping[str, str] | None = None,
+        health_path: str = "/health",
+    ) -> None:
+        self.agency = agency
+        self.endpoint = endpoint
+        self.policy = policy
+        self.schemas = schemas
+        self.health_path = health_path
+        self.http = httpx.AsyncClient(
+            base_url=endpoint.url,
+            timeout=policy.timeout_s,
+            auth=auth,
+            headers=dict(headers or {}),
+            event_hooks={"request": [stamp_correlation]},
+        )
+
+    async def get(
+        self,
+        operation: str,
+        path: str,
+        *,
+        schema: str,
+        params: Mapping[str, str] | None = None,
+        not_found_schema: str | None = None,
+    ) -> Any:
+        """The validated reply body; None when the agency answers a well-formed 404 that
+        satisfies `not_found_schema` (any other 404 is a wrong address: permanent)."""
+        try:
+            response = await self.http.get(path, params=params)
+            if response.status_code == 404 and not_found_schema is not None:
+                judge(response, self.schemas, not_found_schema, expected=404)
+                return None
+            return judge(response, self.schemas, schema)
+        except (ReplyRejected, httpx.HTTPError) as exc:
+            raise self.classify(operation, exc) from exc
+
+    def classify(self, operation: str, exc: Exception) -> AgencyError:
+        """The hub's error class for a failed call: transient only when asking again may help."""
+        if isinstance(exc, ReplyRejected):
+            if exc.transient:
+                return TransientAgencyError(self.agency, operation, exc.reason, exc.retry_after)
+            return PermanentAgencyError(self.agency, operation, exc.reason)
+        if isinstance(exc, httpx.TimeoutException):
+            reason = f"no answer within {self.policy.timeout_s:g}s ({type(exc).__name__})"
+            return TransientAgencyError(self.agency, operation, reason)
+        if isinstance(exc, httpx.TransportError):
+            return TransientAgencyError(self.agency, operation, f"connection failed: {exc!r}")
+        return PermanentAgencyError(self.agency, operation, f"HTTP exchange failed: {exc!r}")
+
+    async def health(self) -> Health:
+        """Reachable when the health resource answers 200: a real round trip, no token
+        fetched and no side effect."""
+        started = time.perf_counter()
+        try:
+            response = await self.http.get(self.health_path, auth=None)
+        except httpx.TimeoutException:
+            return Health(False, f"no answer within {self.policy.timeout_s:g}s")
+        except httpx.HTTPError as exc:
+            return Health(False, f"unreachable: {exc!r}")
+        latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        if response.status_code != 200:
+            detail = f"{self.health_path} answered HTTP {response.status_code}"
+            return Health(False, detail, latency_ms)
+        return Health(True, f"{self.health_path} answered 200", latency_ms)
+
+    async def aclose(self) -> None:
+        await self.http.aclose()

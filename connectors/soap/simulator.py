@@ -1,0 +1,222 @@
+"""A SOAP 1.1 agency on loopback with switchable faults: what every SOAP simulator shares.
+
+Agency-neutral (rop and electricity subclass it): POST / answers the agency's operations
+(WS-Security UsernameToken required), GET /?wsdl serves the contract WSDL bound to the address
+it was fetched from, GET /?xsd=NAME its schema, and GET or POST /_sim/fault reads or switches
+the fault mode. Subclasses supply only their operations and their data.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from lxml import etree
+from lxml.builder import ElementMaker
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from hub.connectors import CORRELATION_HEADER, FAULT_MODES
+from hub.soap import (
+    CONTENT_TYPE,
+    Handler,
+    SoapEndpoint,
+    SoapFault,
+    SoapMessage,
+    check_username_token,
+    fault_response,
+    hardened_parser,
+    load_schema,
+    parse_xml,
+    publish_schema,
+    publish_wsdl,
+    schema_errors,
+)
+
+WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
+WSDL_SOAP11_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
+
+
+def _service_addresses(root: etree._Element) -> dict[str, str]:
+    """Each wsdl:service name with the location of its (first) soap:address."""
+    found: dict[str, str] = {}
+    for service in root.iter(f"{{{WSDL_NS}}}service"):
+        address = service.find(f".//{{{WSDL_SOAP11_NS}}}address")
+        if address is not None:
+            found[service.get("name", "")] = address.get("location", "")
+    return found
+
+
+class SoapAgencySimulator:
+    """The shared half of a SOAP agency simulator; subclasses implement `operations`."""
+
+    def __init__(
+        self,
+        *,
+        namespace: str,
+        prefix: str,
+        wsdl_path: Path,
+        xsd_path: Path,
+        service_name: str,
+        credentials: Mapping[str, str],
+        unavailable: str,
+        latency_s: float,
+        stall_s: float,
+    ) -> None:
+        self.latency_s = latency_s
+        self.stall_s = stall_s
+        self.E = ElementMaker(namespace=namespace, nsmap={prefix: namespace})
+        self._wsdl_path = wsdl_path
+        self._xsd_path = xsd_path
+        self._service_name = service_name
+        self._unavailable = unavailable
+        self._credentials = dict(credentials)
+        self._fault = "none"
+        # The X-Correlation-ID of recent calls, so tests can see the case travel to the agency.
+        self.seen_correlation_ids: deque[str] = deque(maxlen=1000)
+        self._schema = load_schema(xsd_path)
+        self._endpoint = SoapEndpoint(self.operations(), self._authenticate)
+        self._app = Starlette(
+            routes=[
+                Route("/", self._root, methods=["GET", "POST"]),
+                Route("/_sim/fault", self._fault_admin, methods=["GET", "POST"]),
+            ]
+        )
+
+    def operations(self) -> Mapping[str, Handler]:
+        """The agency's operations keyed by request element (Clark notation)."""
+        raise NotImplementedError
+
+    @property
+    def app(self) -> ASGIApp:
+        return self._app
+
+    @property
+    def credentials(self) -> Mapping[str, str]:
+        """What a client must send as its UsernameToken (`username`, `password`)."""
+        return dict(self._credentials)
+
+    @property
+    def fault(self) -> str:
+        return self._fault
+
+    def set_fault(self, mode: str) -> None:
+        """Switch the fault mode for every following request (thread-safe: one assignment)."""
+        if mode not in FAULT_MODES:
+            raise ValueError(f"unknown fault mode {mode!r}; one of {', '.join(FAULT_MODES)}")
+        self._fault = mode
+
+    def service_fault(self, code: str, message: str) -> etree._Element:
+        """The ServiceFault detail the WSDL declares for every operation."""
+        return self.E.ServiceFault(self.E.Code(code), self.E.Message(message))
+
+    def client_fault(self, code: str, message: str) -> SoapFault:
+        """A business refusal: the caller's request cannot succeed as it is."""
+        return SoapFault.client(message, self.service_fault(code, message))
+
+    def check_request(self, message: SoapMessage) -> None:
+        """A request that breaks the agency XSD is the caller's fault, named by field."""
+        errors = schema_errors(self._schema, message.payload)
+        if errors:
+            detail = self.service_fault("INVALID_REQUEST", errors[0])
+            raise SoapFault.client(f"request breaks {self._xsd_path.name}: {errors[0]}", detail)
+
+    @staticmethod
+    def text(message: SoapMessage, name: str) -> str:
+        """The stripped text of a child of the request payload, in the payload's namespace."""
+        namespace = etree.QName(message.payload).namespace
+        return (message.payload.findtext(f"{{{namespace}}}{name}") or "").strip()
+
+    def _authenticate(self, message: SoapMessage) -> str:
+        return check_username_token(
+            message.header, self._credentials["username"], self._credentials["password"]
+        )
+
+    async def _stall(self, request: Request) -> None:
+        """Hold the request without answering, until the caller gives up or `stall_s` passes;
+        waiting on the disconnect lets the server stop promptly after the client's timeout."""
+
+        async def until_disconnect() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(until_disconnect(), self.stall_s)
+
+    async def _transport_fault(self, request: Request) -> Response | None:
+        """The faults that strike before the service reads the request (network, gateway)."""
+        mode = self._fault
+        if mode == "latency":
+            await asyncio.sleep(self.latency_s)
+        elif mode == "timeout":
+            await self._stall(request)
+            return Response(status_code=504)
+        elif mode == "outage":
+            return Response(status_code=503)
+        elif mode == "rate-limit":
+            return Response("rate limit exceeded", status_code=429, headers={"Retry-After": "1"})
+        return None
+
+    async def _root(self, request: Request) -> Response:
+        refused = await self._transport_fault(request)
+        if refused is not None:
+            return refused
+        if request.method == "GET":
+            return self._publish(request)
+        if CORRELATION_HEADER.lower() in request.headers:
+            self.seen_correlation_ids.append(request.headers[CORRELATION_HEADER.lower()])
+        if self._fault == "error":
+            detail = self.service_fault(
+                "BACKEND_UNAVAILABLE", f"{self._unavailable} is not answering"
+            )
+            fault = SoapFault.server(f"{self._unavailable} temporarily unavailable", detail)
+            return fault_response(fault)
+        response = await self._endpoint.handle(request)
+        if self._fault == "malformed" and response.status_code == 200:
+            whole = bytes(response.body)
+            return Response(whole[: len(whole) // 2], media_type=CONTENT_TYPE)
+        return response
+
+    def _publish(self, request: Request) -> Response:
+        """?wsdl and ?xsd=NAME, with this agency's address pointing back at this server."""
+        address = str(request.url.replace(query=""))
+
+        def schema_url(name: str) -> str:
+            return f"{address}?xsd={name}"
+
+        if "wsdl" in request.query_params:
+            return Response(self._published_wsdl(address, schema_url), media_type=CONTENT_TYPE)
+        if request.query_params.get("xsd") == self._xsd_path.name:
+            return Response(publish_schema(self._xsd_path, schema_url), media_type=CONTENT_TYPE)
+        return Response("GET ?wsdl for the service description", status_code=404)
+
+    def _published_wsdl(self, address: str, schema_url: Callable[[str], str]) -> bytes:
+        """The WSDL with only the agency's own service bound here: the notification services
+        it describes are served by the hub, so their placeholder addresses are kept."""
+        contract = etree.parse(str(self._wsdl_path), hardened_parser()).getroot()
+        placeholders = _service_addresses(contract)
+        published = parse_xml(publish_wsdl(self._wsdl_path, address, schema_url))
+        for service in published.iter(f"{{{WSDL_NS}}}service"):
+            name = service.get("name", "")
+            node = service.find(f".//{{{WSDL_SOAP11_NS}}}address")
+            if name != self._service_name and node is not None and name in placeholders:
+                node.set("location", placeholders[name])
+        return etree.tostring(published, xml_declaration=True, encoding="utf-8")
+
+    async def _fault_admin(self, request: Request) -> Response:
+        """GET: the current mode. POST {"mode": ...}: switch it (400 names the valid modes)."""
+        if request.method == "POST":
+            try:
+                payload = await request.json()
+                self.set_fault(str(payload["mode"]))
+            except (ValueError, KeyError, TypeError):
+                return JSONResponse(
+                    {"error": 'send {"mode": MODE}', "modes": list(FAULT_MODES)}, status_code=400
+                )
+        return JSONResponse({"mode": self._fault})

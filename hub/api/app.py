@@ -1,0 +1,110 @@
+"""The partner-facing HTTP app: REST under /api/v1 (OpenAPI 3.1 at /openapi.json), SOAP
+under /soap/<Service>, /healthz; one body-size limit and one request timeout for all of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.api.gate import PartnerGate
+from hub.api.limits import BodySizeLimit, RequestTimeout
+from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
+from hub.api.problems import install_problem_handlers, problem_components
+from hub.api.pushes import PushService
+from hub.api.records import RecordReader
+from hub.api.rest import rest_router
+from hub.api.soap_services import (
+    electricity_notifications,
+    municipal_records,
+    rop_notifications,
+)
+from hub.bus.publisher import Publisher
+from hub.config import Settings
+from hub.contracts import ContractRegistry
+
+TITLE = "Muscat integration hub: partner endpoints"
+API_VERSION = "1.0.0"
+DESCRIPTION = (
+    "Municipal records for partner agencies, and the agencies' pushes to the municipality. "
+    "Every call carries the partner's secret in `X-Api-Key` and needs a grant for its "
+    "operation; errors are RFC 9457 problem documents. The same records are served over "
+    "SOAP 1.1 at /soap/MunicipalRecords (WSDL at ?wsdl)."
+)
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """What the endpoints use; built from settings for a real hub, by hand in tests."""
+
+    gate: PartnerGate
+    records: RecordReader
+    pushes: PushService
+    contracts: ContractRegistry
+    settings: Settings
+
+
+def build_services(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    contracts: ContractRegistry,
+    publisher: Publisher,
+) -> ApiServices:
+    registry = PartnerRegistry(sessions, SecretHasher(load_pepper(settings)))
+    gate = PartnerGate(
+        sessions,
+        registry,
+        rate_limit=settings.partner_rate_limit,
+        window_s=settings.partner_rate_window_s,
+    )
+    return ApiServices(
+        gate=gate,
+        records=RecordReader(sessions),
+        pushes=PushService(sessions, contracts, publisher),
+        contracts=contracts,
+        settings=settings,
+    )
+
+
+def create_app(services: ApiServices) -> FastAPI:
+    settings = services.settings
+    app = FastAPI(
+        title=TITLE,
+        version=API_VERSION,
+        description=DESCRIPTION,
+        redoc_url=None,
+    )
+    install_problem_handlers(app)
+    app.include_router(
+        rest_router(services.gate, services.records, services.pushes, services.contracts)
+    )
+    limit = settings.http_max_body_bytes
+    for soap in (
+        municipal_records(services.records, services.gate, max_body_bytes=limit),
+        electricity_notifications(services.pushes, services.gate, max_body_bytes=limit),
+        rop_notifications(services.pushes, services.gate, max_body_bytes=limit),
+    ):
+        app.add_route(soap.path, soap.handle, methods=["GET", "POST"], include_in_schema=False)
+
+    @app.get("/healthz", tags=["health"], summary="The process is alive")
+    def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=TITLE, version=API_VERSION, description=DESCRIPTION, routes=app.routes
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                problem_components()
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
+    app.add_middleware(RequestTimeout, seconds=settings.http_request_timeout_s)
+    return app

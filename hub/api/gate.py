@@ -1,0 +1,153 @@
+"""The one door every partner call goes through: who is calling, may it, has it called too
+often. Each decision is audited in the same transaction that counts the call.
+
+The rate limit is a fixed-window counter kept in the store (one row per partner, updated with
+an atomic upsert), so every uvicorn worker and every machine sharing the store enforce one
+budget per partner. It costs one small write per call, in the transaction that writes the
+call's audit entry anyway.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import case
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.api.partners import PartnerRegistry
+from hub.errors import Forbidden, HubError, Unauthorised
+from hub.store.tables import Partner, PartnerRateWindow
+from hub.store.uow import UnitOfWork
+
+Channel = Literal["rest", "soap"]
+ANONYMOUS = "anonymous"
+
+
+class RateLimited(HubError):
+    """The partner used up its calls for this window; `retry_after` seconds until the next."""
+
+    def __init__(self, partner: str, retry_after: int) -> None:
+        super().__init__(f"partner {partner} is over its rate limit")
+        self.retry_after = retry_after
+
+
+class UnknownOperation(HubError):
+    """An authenticated caller named an operation the service does not have."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """What a request carried: a REST key, or a SOAP user name and password."""
+
+    channel: Channel
+    secret: str | None
+    username: str | None = None
+    digest: bool = False  # a SOAP PasswordDigest: cannot be checked against a stored hash
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """The call being admitted, as the audit trail names it."""
+
+    operation: str  # e.g. "GET /api/v1/licences/{licence_no}" or "MunicipalRecords.GetLicence"
+    grant: str | None  # None: the operation does not exist
+    client: str | None = None
+    correlationid: str | None = None
+
+
+class PartnerGate:
+    """Authenticate, authorise and rate-limit one call; audit the outcome either way."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        registry: PartnerRegistry,
+        *,
+        rate_limit: int,
+        window_s: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._sessions = sessions
+        self._registry = registry
+        self._rate_limit = rate_limit
+        self._window_s = window_s
+        self._clock = clock
+
+    def admit(self, credentials: Credentials, call: CallInfo) -> str:
+        """The partner's name, or the refusal (`Unauthorised`, `UnknownOperation`,
+        `Forbidden`, `RateLimited`) after its `partner.denied` entry is committed."""
+        refusal: HubError | None = None
+        with UnitOfWork(self._sessions, correlationid=call.correlationid, actor=ANONYMOUS) as uow:
+            partner = self._authenticate(uow.session, credentials)
+            detail: dict[str, object] = {
+                "channel": credentials.channel,
+                "operation": call.operation,
+                "grant": call.grant,
+                "client": call.client,
+            }
+            if partner is None:
+                if credentials.username:
+                    detail["claimed_partner"] = credentials.username[:60]
+                reason = "missing-credentials" if not credentials.secret else "wrong-credentials"
+                refusal = Unauthorised("authentication failed")
+            else:
+                uow.actor = partner.name
+                detail["partner"] = partner.name
+                reason, refusal = self._authorise(uow.session, partner, call)
+            if refusal is None:
+                uow.audit("partner.call", **detail)
+            else:
+                uow.audit("partner.denied", reason=reason, **detail)
+            uow.commit()
+        if refusal is not None:
+            raise refusal
+        assert partner is not None
+        return partner.name
+
+    def _authenticate(self, session: Session, credentials: Credentials) -> Partner | None:
+        if not credentials.secret or credentials.digest:
+            return None
+        if credentials.channel == "soap":
+            if not credentials.username:
+                return None
+            return self._registry.by_name(session, credentials.username, credentials.secret)
+        return self._registry.by_key(session, credentials.secret)
+
+    def _authorise(
+        self, session: Session, partner: Partner, call: CallInfo
+    ) -> tuple[str, HubError | None]:
+        if call.grant is None:
+            return "unknown-operation", UnknownOperation(f"unknown operation {call.operation}")
+        if call.grant not in partner.grants:
+            return "not-granted", Forbidden(f"not granted {call.grant}")
+        limit = partner.rate_limit or self._rate_limit
+        retry_after = self._count_call(session, partner.name, limit)
+        if retry_after is not None:
+            return "rate-limited", RateLimited(partner.name, retry_after)
+        return "", None
+
+    def _count_call(self, session: Session, partner: str, limit: int) -> int | None:
+        """Count one call in the current window; seconds to wait when it is over `limit`."""
+        now = self._clock()
+        start = int(now // self._window_s) * self._window_s
+        dialect = session.get_bind().dialect.name
+        insert = sqlite_insert if dialect == "sqlite" else pg_insert
+        window = PartnerRateWindow
+        stmt = insert(window).values(partner=partner, window_start=start, calls=1)
+        upsert = stmt.on_conflict_do_update(
+            index_elements=[window.partner],
+            set_={
+                "calls": case((window.window_start == start, window.calls + 1), else_=1),
+                "window_start": start,
+            },
+        ).returning(window.calls)
+        calls = int(session.execute(upsert).scalar_one())
+        if calls <= limit:
+            return None
+        return max(1, math.ceil(start + self._window_s - now))

@@ -1,0 +1,56 @@
+"""The operations a partner may be granted, by name: one per REST capability and one per SOAP
+operation, so that an agency can be given exactly the calls its agreement covers."""
+
+from __future__ import annotations
+
+from difflib import get_close_matches
+
+from hub.errors import HubError
+
+LICENCES_READ = "licences.read"
+BUILDING_PERMITS_READ = "building-permits.read"
+PARKING_PERMITS_READ = "parking-permits.read"
+PUSH_MOCI_CR_STATUS = "push.moci.cr-status"
+
+REST_GRANTS = {
+    LICENCES_READ: "GET /api/v1/licences/{licence_no}, "
+    "GET /api/v1/commercial-registrations/{cr_no}/licences",
+    BUILDING_PERMITS_READ: "GET /api/v1/building-permits/{permit_no}",
+    PARKING_PERMITS_READ: "GET /api/v1/parking-permits?plate_number=&plate_code=",
+    PUSH_MOCI_CR_STATUS: "POST /api/v1/push/moci/cr-status",
+}
+
+SOAP_OPERATIONS = {
+    "MunicipalRecords": ("GetLicence", "GetLicencesByCR", "GetBuildingPermit", "GetParkingPermits"),
+    "ElectricityNotifications": ("ConnectionCompleted",),
+    "RopNotifications": ("OwnershipTransferred",),
+}
+
+
+def soap_grant(service: str, operation: str) -> str:
+    """The grant that lets a partner call one SOAP operation."""
+    return f"soap.{service}.{operation}"
+
+
+SOAP_GRANTS = {
+    soap_grant(service, op): f"SOAP /soap/{service} {op}"
+    for service, ops in SOAP_OPERATIONS.items()
+    for op in ops
+}
+
+ALL_GRANTS: dict[str, str] = REST_GRANTS | SOAP_GRANTS
+"""Every grant name and what it allows."""
+
+
+class UnknownGrant(HubError):
+    """A grant name that no operation has; the message suggests the nearest one."""
+
+
+def check_grants(names: list[str]) -> list[str]:
+    """The names, de-duplicated in order, or `UnknownGrant` naming the first unknown one."""
+    for name in names:
+        if name not in ALL_GRANTS:
+            near = get_close_matches(name, list(ALL_GRANTS), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise UnknownGrant(f"unknown grant {name!r}{hint} (see `hub partners grants`)")
+    return list(dict.fromkeys(names))

@@ -1,0 +1,147 @@
+"""Agencies' pushes (MOCI over REST, electricity and ROP over SOAP) become CloudEvents on
+municipal.in, each exactly once.
+
+A push is checked against its event contract, written to the outbox with its audit entries in
+one transaction, then published at once with a publisher confirm. Its event id is derived
+from its content, so an agency that sends the same notification again (a retry after a lost
+reply) gets the same id back and nothing is published twice; should the publish itself fail,
+the outbox relay's sweep publishes it later, so an accepted push is never lost.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import rfc8785
+import structlog
+from kombu.exceptions import KombuError
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.audit.chain import digest
+from hub.bus.outbox import OutboxRelay
+from hub.bus.publisher import Publisher
+from hub.bus.topology import IN_EXCHANGE_NAME
+from hub.contracts import ContractRegistry
+from hub.envelope import derived_id, new_event
+from hub.store.tables import OutboxEvent
+from hub.store.uow import UnitOfWork
+
+log = structlog.get_logger("hub.pushes")
+
+MOCI_CR_STATUS_CHANGED = "moci.cr.status-changed"
+ELECTRICITY_CONNECTION_COMPLETED = "electricity.connection.completed"
+ROP_OWNERSHIP_TRANSFERRED = "rop.ownership.transferred"
+PARTNER_SOURCE = "urn:muscat-hub:partner:"
+
+
+class PushAccepted(BaseModel):
+    """What the pushing agency gets back: the event id it can quote, and whether it was new."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "event_id": "5c1f3d2e-8a7b-5e6f-9a0b-1c2d3e4f5a6b",
+                    "type": MOCI_CR_STATUS_CHANGED,
+                    "duplicate": False,
+                    "published": True,
+                }
+            ]
+        }
+    )
+
+    event_id: str
+    type: str
+    duplicate: bool
+    published: bool
+
+
+class _LockedPublisher:
+    """One broker connection shared by the HTTP threads, one publish at a time."""
+
+    def __init__(self, publisher: Publisher) -> None:
+        self._publisher = publisher
+        self._lock = threading.Lock()
+
+    def publish_rows(self, sessions: sessionmaker[Session], rows: list[OutboxEvent]) -> bool:
+        with self._lock:
+            try:
+                OutboxRelay(sessions, self._publisher).publish(rows)
+            except (KombuError, OSError) as exc:
+                log.warning("push.publish_deferred", error=str(exc), events=[r.id for r in rows])
+                return False
+        return True
+
+
+@dataclass
+class PushService:
+    """Accept one push: validate, record and publish it."""
+
+    sessions: sessionmaker[Session]
+    contracts: ContractRegistry
+    publisher: Publisher
+
+    def __post_init__(self) -> None:
+        self._out = _LockedPublisher(self.publisher)
+
+    def validate(self, type_: str, data: dict[str, Any]) -> str:
+        """The contract id `data` satisfies, or `ContractViolation` naming each field."""
+        contract = self.contracts.latest(type_)
+        self.contracts.validate(contract.id, data)
+        return contract.id
+
+    def accept(
+        self, partner: str, type_: str, data: dict[str, Any], correlationid: str | None = None
+    ) -> PushAccepted:
+        dataschema = self.validate(type_, data)
+        event_id = derived_id(type_, rfc8785.dumps(data).decode("utf-8"))
+        try:
+            return self._record(partner, type_, data, dataschema, event_id, correlationid)
+        except IntegrityError:
+            # The same push, committed by another process a moment ago.
+            return self._record(partner, type_, data, dataschema, event_id, correlationid)
+
+    def _record(
+        self,
+        partner: str,
+        type_: str,
+        data: dict[str, Any],
+        dataschema: str,
+        event_id: str,
+        correlationid: str | None,
+    ) -> PushAccepted:
+        event = new_event(
+            type_,
+            data,
+            dataschema=dataschema,
+            correlationid=correlationid or event_id,
+            causationid=None,
+            event_id=event_id,
+        ).model_copy(update={"source": f"{PARTNER_SOURCE}{partner}"})
+        with UnitOfWork(
+            self.sessions, correlationid=event.correlation, message_id=event_id, actor=partner
+        ) as uow:
+            seen = uow.session.get(OutboxEvent, event_id)
+            if seen is not None:
+                uow.audit("partner.push.duplicate", partner=partner, type=type_, event_id=event_id)
+                uow.commit()
+                published = seen.sent_at is not None
+                return PushAccepted(
+                    event_id=event_id, type=type_, duplicate=True, published=published
+                )
+            uow.emit(event, exchange=IN_EXCHANGE_NAME)
+            uow.audit(
+                "partner.push.accepted",
+                partner=partner,
+                type=type_,
+                event_id=event_id,
+                data_digest=digest(data),
+            )
+            uow.commit()
+            rows = list(uow.emitted)
+        published = self._out.publish_rows(self.sessions, rows)
+        return PushAccepted(event_id=event_id, type=type_, duplicate=False, published=published)

@@ -1,0 +1,195 @@
+"""REST under /api/v1: records by number, CR or plate, and MOCI's CR-status push.
+
+Every operation first passes the partner gate (key, grant, rate limit, audit), so a caller
+without a key learns nothing about the request's validity; the push reads its own body for
+the same reason, after the gate, and checks it against its event contract.
+"""
+
+# No `from __future__ import annotations` here: FastAPI reads the routes' annotations at
+# runtime, and they name dependencies local to `rest_router`.
+import json
+from collections.abc import Callable
+from copy import deepcopy
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Security
+from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
+
+from hub.api import grants
+from hub.api.gate import CallInfo, Credentials, PartnerGate
+from hub.api.problems import InvalidBody, problem_responses
+from hub.api.pushes import MOCI_CR_STATUS_CHANGED, PushAccepted, PushService
+from hub.api.records import (
+    BuildingPermitView,
+    LicenceView,
+    ParkingPermitView,
+    RecordNotFound,
+    RecordReader,
+)
+from hub.contracts import ContractRegistry
+
+API_KEY = APIKeyHeader(
+    name="X-Api-Key",
+    scheme_name="ApiKey",
+    description="The partner's secret from `hub partners add`.",
+    auto_error=False,
+)
+CORRELATION_HEADER = "x-correlation-id"
+
+RECORD_NO = r"^[A-Za-z0-9][A-Za-z0-9\-]{0,39}$"
+CR_NO = r"^[0-9]{7}$"
+PLATE_NUMBER = r"^[0-9]{1,5}$"
+PLATE_CODE = r"^[A-Z]{1,2}$"
+
+
+def _correlation(request: Request) -> str | None:
+    value = request.headers.get(CORRELATION_HEADER, "").strip()
+    return value if 0 < len(value) <= 200 else None
+
+
+def partner_dependency(gate: PartnerGate, grant: str) -> Callable[..., str]:
+    """A FastAPI dependency admitting the caller for `grant`; it yields the partner's name."""
+
+    def admitted(request: Request, api_key: Annotated[str | None, Security(API_KEY)] = None) -> str:
+        route = request.scope.get("route")
+        template = getattr(route, "path", request.url.path)
+        call = CallInfo(
+            operation=f"{request.method} {template}",
+            grant=grant,
+            client=request.client.host if request.client else None,
+            correlationid=_correlation(request),
+        )
+        return gate.admit(Credentials("rest", api_key), call)
+
+    return admitted
+
+
+def _body_schema(contracts: ContractRegistry, type_: str) -> dict[str, Any]:
+    """The request body's OpenAPI description: the event contract itself (OpenAPI 3.1 speaks
+    JSON Schema 2020-12), without the keywords that identify it as a file."""
+    schema = deepcopy(contracts.latest(type_).schema)
+    for key in ("$id", "$schema"):
+        schema.pop(key, None)
+    examples = schema.get("examples", [])
+    return {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": schema,
+                "examples": {f"example{i + 1}": {"value": ex} for i, ex in enumerate(examples)},
+            }
+        },
+    }
+
+
+async def _json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, or `InvalidBody` saying why not."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise HTTPException(415, "the body must be JSON (Content-Type: application/json)")
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidBody(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise InvalidBody("not JSON: nested too deeply") from None
+    if not isinstance(data, dict):
+        raise InvalidBody("the body must be a JSON object")
+    return data
+
+
+def rest_router(
+    gate: PartnerGate, reader: RecordReader, pushes: PushService, contracts: ContractRegistry
+) -> APIRouter:
+    """The /api/v1 routes, bound to the services they use."""
+    router = APIRouter(prefix="/api/v1")
+    reads = problem_responses(401, 403, 422, 429)
+
+    def partner(grant: str) -> Any:
+        return Security(partner_dependency(gate, grant))
+
+    @router.get(
+        "/licences/{licence_no}",
+        tags=["records"],
+        summary="A trade licence by its number",
+        responses=problem_responses(401, 403, 404, 422, 429),
+    )
+    def get_licence(
+        licence_no: Annotated[
+            str, Path(pattern=RECORD_NO, openapi_examples={"licence": {"value": "MCT-TL-004217"}})
+        ],
+        _: Annotated[str, partner(grants.LICENCES_READ)],
+    ) -> LicenceView:
+        found = reader.licence(licence_no)
+        if found is None:
+            raise RecordNotFound(f"no licence {licence_no}")
+        return found
+
+    @router.get(
+        "/commercial-registrations/{cr_no}/licences",
+        tags=["records"],
+        summary="Every trade licence of one commercial registration",
+        responses=reads,
+    )
+    def licences_by_cr(
+        cr_no: Annotated[str, Path(pattern=CR_NO, openapi_examples={"cr": {"value": "1043217"}})],
+        _: Annotated[str, partner(grants.LICENCES_READ)],
+    ) -> list[LicenceView]:
+        return reader.licences_by_cr(cr_no)
+
+    @router.get(
+        "/building-permits/{permit_no}",
+        tags=["records"],
+        summary="A building permit by its number",
+        responses=problem_responses(401, 403, 404, 422, 429),
+    )
+    def get_building_permit(
+        permit_no: Annotated[
+            str,
+            Path(pattern=RECORD_NO, openapi_examples={"permit": {"value": "MCT-BP-2026-001234"}}),
+        ],
+        _: Annotated[str, partner(grants.BUILDING_PERMITS_READ)],
+    ) -> BuildingPermitView:
+        found = reader.building_permit(permit_no)
+        if found is None:
+            raise RecordNotFound(f"no building permit {permit_no}")
+        return found
+
+    @router.get(
+        "/parking-permits",
+        tags=["records"],
+        summary="The parking permits of one plate, newest first",
+        responses=reads,
+    )
+    def parking_permits(
+        plate_number: Annotated[
+            str, Query(pattern=PLATE_NUMBER, openapi_examples={"plate": {"value": "12345"}})
+        ],
+        plate_code: Annotated[
+            str, Query(pattern=PLATE_CODE, openapi_examples={"plate": {"value": "AB"}})
+        ],
+        _: Annotated[str, partner(grants.PARKING_PERMITS_READ)],
+    ) -> list[ParkingPermitView]:
+        return reader.parking_permits(plate_number, plate_code)
+
+    @router.post(
+        "/push/moci/cr-status",
+        tags=["pushes"],
+        summary="MOCI: a commercial registration changed status",
+        description="Published once as `moci.cr.status-changed` on municipal.in; the same "
+        "notification sent again returns the same event id with `duplicate: true`.",
+        status_code=202,
+        responses=problem_responses(401, 403, 413, 415, 422, 429),
+        openapi_extra={"requestBody": _body_schema(contracts, MOCI_CR_STATUS_CHANGED)},
+    )
+    async def push_cr_status(
+        request: Request, caller: Annotated[str, partner(grants.PUSH_MOCI_CR_STATUS)]
+    ) -> PushAccepted:
+        data = await _json_object(request)
+        return await run_in_threadpool(
+            pushes.accept, caller, MOCI_CR_STATUS_CHANGED, data, _correlation(request)
+        )
+
+    return router

@@ -1,0 +1,55 @@
+"""The partner endpoints served beside the workers by `hub serve`: uvicorn on
+HUB_HTTP_HOST:HUB_HTTP_PORT (port 0: any free port, printed), with its own broker connection."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.api.app import build_services, create_app
+from hub.bus.publisher import Publisher
+from hub.config import Settings
+from hub.contracts import ContractRegistry
+from hub.errors import ConfigurationError
+from hub.serving import LoopbackServer
+
+
+class PartnerEndpoints:
+    """The REST and SOAP server of one hub process; `stop()` closes it and its publisher."""
+
+    def __init__(
+        self, settings: Settings, sessions: sessionmaker[Session], contracts: ContractRegistry
+    ) -> None:
+        self._publisher = Publisher(settings.resolved_broker_url)
+        app = create_app(build_services(settings, sessions, contracts, self._publisher))
+        self._server = LoopbackServer(app, settings.http_host, settings.http_port)
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> PartnerEndpoints:
+        try:
+            self._server.start()
+        except RuntimeError:
+            self._publisher.close()
+            raise ConfigurationError(
+                f"cannot serve the partner endpoints on {self.url} (is the port in use?)"
+            ) from None
+        return self
+
+    def stop(self) -> None:
+        self._server.stop()
+        self._publisher.close()
+
+    def __enter__(self) -> PartnerEndpoints:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

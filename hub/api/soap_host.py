@@ -1,0 +1,151 @@
+"""One partner-facing SOAP 1.1 service: its WSDL and schemas on GET, its operations on POST,
+each call through the partner gate and checked against the service's XSD before it runs.
+
+The order of refusals: unreadable XML or a DTD (before any expansion), then credentials, then
+an unknown operation, then the grant and the rate limit, then the payload's schema; each is a
+soap:Client fault and each after the XML is audited by the gate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from hub.api.gate import CallInfo, Credentials, PartnerGate, RateLimited, UnknownOperation
+from hub.api.grants import soap_grant
+from hub.errors import Forbidden, Unauthorised
+from hub.soap import (
+    AUTHENTICATION_FAILED,
+    CONTENT_TYPE,
+    SoapEndpoint,
+    SoapFault,
+    SoapMessage,
+    publish_schema,
+    publish_wsdl,
+    read_username_token,
+    schema_errors,
+)
+
+_client: ContextVar[str | None] = ContextVar("soap_client", default=None)
+
+Operation = Callable[[SoapMessage, str], Awaitable[etree._Element]]
+"""An operation's handler: the request and the partner's name -> the reply payload."""
+
+FaultDetail = Callable[[str, str], etree._Element]
+"""(code, message) -> the service's ServiceFault detail element."""
+
+
+@dataclass(frozen=True)
+class SoapOperation:
+    """An operation: its WSDL name, the Clark name of its request element, its handler."""
+
+    name: str
+    request: str
+    handler: Operation
+
+
+@dataclass(frozen=True)
+class ServiceContract:
+    """Where a service's description lives: the WSDL, the XSDs it may import (served at
+    `?xsd=<file name>`), the schema payloads are checked against, and its fault detail."""
+
+    wsdl: Path
+    schemas: tuple[Path, ...]
+    schema: etree.XMLSchema
+    fault_detail: FaultDetail
+
+
+class PartnerSoapService:
+    """A SOAP service at `/soap/<name>` whose callers are registered partners."""
+
+    def __init__(
+        self,
+        name: str,
+        contract: ServiceContract,
+        operations: list[SoapOperation],
+        gate: PartnerGate,
+        *,
+        max_body_bytes: int,
+    ) -> None:
+        self.name = name
+        self.contract = contract
+        self._gate = gate
+        self._by_request = {op.request: op for op in operations}
+        self._schemas = {path.name: path for path in contract.schemas}
+        self._endpoint = SoapEndpoint(
+            {op.request: self._checked(op) for op in operations},
+            self._authenticate,
+            max_body_bytes=max_body_bytes,
+        )
+
+    @property
+    def path(self) -> str:
+        return f"/soap/{self.name}"
+
+    async def handle(self, request: Request) -> Response:
+        """GET: ?wsdl or ?xsd=NAME. POST: one operation."""
+        if request.method == "GET":
+            return self._publish(request)
+        _client.set(request.client.host if request.client else None)
+        return await self._endpoint.handle(request)
+
+    def _publish(self, request: Request) -> Response:
+        address = str(request.url.replace(query=""))
+
+        def schema_url(location: str) -> str:
+            return f"{address}?xsd={Path(location).name}"
+
+        if "wsdl" in request.query_params:
+            body = publish_wsdl(self.contract.wsdl, address, schema_url)
+            return Response(body, media_type=CONTENT_TYPE)
+        schema = self._schemas.get(request.query_params.get("xsd", ""))
+        if schema is not None:
+            return Response(publish_schema(schema, schema_url), media_type=CONTENT_TYPE)
+        return Response(f"GET {address}?wsdl for the service description", status_code=404)
+
+    async def _authenticate(self, message: SoapMessage) -> str:
+        """The gate's verdict, reached off the event loop, as the partner name or a fault."""
+        operation = self._by_request.get(message.operation)
+        name = operation.name if operation else etree.QName(message.payload).localname
+        try:
+            token = read_username_token(message.header)
+            credentials = Credentials("soap", token.password, token.username, token.digest)
+        except SoapFault:
+            credentials = Credentials("soap", None)
+        call = CallInfo(
+            operation=f"{self.name}.{name}",
+            grant=soap_grant(self.name, operation.name) if operation else None,
+            client=_client.get(),
+        )
+        try:
+            return await run_in_threadpool(self._gate.admit, credentials, call)
+        except Unauthorised:
+            raise SoapFault.client(AUTHENTICATION_FAILED) from None
+        except UnknownOperation:
+            raise SoapFault.client(f"unknown operation {name}") from None
+        except Forbidden:
+            raise SoapFault.client(f"not granted {call.grant}") from None
+        except RateLimited as exc:
+            fault = SoapFault.client(f"rate limit exceeded; retry after {exc.retry_after} s")
+            fault.status_code = 429
+            fault.headers["Retry-After"] = str(exc.retry_after)
+            raise fault from None
+
+    def _checked(self, operation: SoapOperation) -> Operation:
+        """The handler behind a check of the payload against the service's XSD."""
+
+        async def handle(message: SoapMessage, caller: str) -> etree._Element:
+            errors = schema_errors(self.contract.schema, message.payload)
+            if errors:
+                detail = self.contract.fault_detail("INVALID_REQUEST", "; ".join(errors[:10]))
+                raise SoapFault.client(f"invalid {operation.name} request: {errors[0]}", detail)
+            return await operation.handler(message, caller)
+
+        return handle

@@ -1,0 +1,250 @@
+"""The hub's SOAP services: MunicipalRecords (the records partners may read) and the
+notifications the SOAP-speaking agencies push (electricity ConnectionCompleted, ROP
+OwnershipTransferred). Contract first: names and shapes come from the WSDL/XSD files."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+
+from lxml import etree
+from lxml.builder import ElementMaker
+from starlette.concurrency import run_in_threadpool
+
+from contracts import CONTRACTS_DIR
+from hub.api.gate import PartnerGate
+from hub.api.pushes import ELECTRICITY_CONNECTION_COMPLETED, ROP_OWNERSHIP_TRANSFERRED, PushService
+from hub.api.records import (
+    BuildingPermitView,
+    LicenceView,
+    ParkingPermitView,
+    RecordReader,
+)
+from hub.api.soap_host import PartnerSoapService, ServiceContract, SoapOperation
+from hub.errors import ContractViolation
+from hub.soap import SoapFault, SoapMessage, load_schema
+
+PARTNERS_DIR = CONTRACTS_DIR / "partners"
+RECORDS_NS = "urn:muscat-hub:partners:municipal-records:1"
+MEDC_NS = "urn:medc.om:services:1"
+ROP_NS = "urn:rop.gov.om:services:1"
+MUSCAT_TIME = timezone(timedelta(hours=4))
+"""An xs:dateTime without a zone is read as Oman time (UTC+4, no daylight saving)."""
+
+R = ElementMaker(namespace=RECORDS_NS, nsmap={"mr": RECORDS_NS})
+
+
+def _fault_maker(namespace: str, prefix: str) -> Any:
+    maker = ElementMaker(namespace=namespace, nsmap={prefix: namespace})
+
+    def fault_detail(code: str, message: str) -> etree._Element:
+        return maker.ServiceFault(maker.Code(code), maker.Message(message))
+
+    return fault_detail
+
+
+def _text(message: SoapMessage, namespace: str, name: str) -> str:
+    return (message.payload.findtext(f"{{{namespace}}}{name}") or "").strip()
+
+
+def _optional(name: str, value: object | None) -> list[etree._Element]:
+    if value is None:
+        return []
+    text = value.isoformat() if isinstance(value, date | datetime) else str(value)
+    return [getattr(R, name)(text)]
+
+
+def _utc(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _instant(message: SoapMessage, namespace: str, name: str) -> str:
+    """An xs:dateTime field as an ISO instant in UTC (so the same moment is one value)."""
+    text = _text(message, namespace, name)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SoapFault.client(f"{name}: not a date and time the hub can read: {text!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=MUSCAT_TIME)
+    return _utc(moment)
+
+
+def licence_element(view: LicenceView) -> etree._Element:
+    activities = [
+        R.Activity(
+            R.Code(a.code),
+            *_optional("NameEn", a.name_en),
+            *_optional("NameAr", a.name_ar),
+        )
+        for a in view.activities
+    ]
+    return R.Licence(
+        R.LicenceNo(view.licence_no),
+        R.CrNo(view.cr_no),
+        R.NameEn(view.name_en),
+        R.NameAr(view.name_ar),
+        R.Status(view.status),
+        *_optional("Expiry", view.expiry),
+        *activities,
+    )
+
+
+def building_permit_element(view: BuildingPermitView) -> etree._Element:
+    connected = _utc(view.connected_at) if view.connected_at else None
+    return R.BuildingPermit(
+        R.PermitNo(view.permit_no),
+        R.OwnerCivilId(view.owner_civil_id),
+        *_optional("OwnerNameEn", view.owner_name_en),
+        *_optional("OwnerNameAr", view.owner_name_ar),
+        R.PlotNo(view.plot_no),
+        R.Wilayat(view.wilayat),
+        R.LoadKva(str(view.load_kva)),
+        R.Status(view.status),
+        *_optional("ElectricityRequestNo", view.electricity_request_no),
+        *_optional("ConnectedAt", connected),
+    )
+
+
+def parking_permit_element(view: ParkingPermitView) -> etree._Element:
+    return R.ParkingPermit(
+        R.ApplicationNo(view.application_no),
+        *_optional("PermitNo", view.permit_no),
+        R.PlateNumber(view.plate_number),
+        R.PlateCode(view.plate_code),
+        R.CivilId(view.civil_id),
+        R.Zone(view.zone),
+        R.Months(str(view.months)),
+        R.Status(view.status),
+        *_optional("OwnerNameEn", view.owner_name_en),
+        *_optional("OwnerNameAr", view.owner_name_ar),
+        *_optional("ValidFrom", view.valid_from),
+        *_optional("ValidUntil", view.valid_until),
+    )
+
+
+def municipal_records(
+    reader: RecordReader, gate: PartnerGate, *, max_body_bytes: int
+) -> PartnerSoapService:
+    """MunicipalRecords: the same queries as REST, over SOAP."""
+
+    async def get_licence(message: SoapMessage, caller: str) -> etree._Element:
+        found = await run_in_threadpool(reader.licence, _text(message, RECORDS_NS, "LicenceNo"))
+        if found is None:
+            return R.GetLicenceResponse(R.Found("false"))
+        return R.GetLicenceResponse(R.Found("true"), licence_element(found))
+
+    async def get_licences_by_cr(message: SoapMessage, caller: str) -> etree._Element:
+        found = await run_in_threadpool(reader.licences_by_cr, _text(message, RECORDS_NS, "CrNo"))
+        return R.GetLicencesByCRResponse(*[licence_element(view) for view in found])
+
+    async def get_building_permit(message: SoapMessage, caller: str) -> etree._Element:
+        number = _text(message, RECORDS_NS, "PermitNo")
+        found = await run_in_threadpool(reader.building_permit, number)
+        if found is None:
+            return R.GetBuildingPermitResponse(R.Found("false"))
+        return R.GetBuildingPermitResponse(R.Found("true"), building_permit_element(found))
+
+    async def get_parking_permits(message: SoapMessage, caller: str) -> etree._Element:
+        number = _text(message, RECORDS_NS, "PlateNumber")
+        code = _text(message, RECORDS_NS, "PlateCode")
+        found = await run_in_threadpool(reader.parking_permits, number, code)
+        return R.GetParkingPermitsResponse(*[parking_permit_element(view) for view in found])
+
+    def op(name: str, handler: Any) -> SoapOperation:
+        return SoapOperation(name, f"{{{RECORDS_NS}}}{name}Request", handler)
+
+    contract = ServiceContract(
+        wsdl=PARTNERS_DIR / "municipal-records.wsdl",
+        schemas=(PARTNERS_DIR / "municipal-records.xsd",),
+        schema=load_schema(PARTNERS_DIR / "municipal-records.xsd"),
+        fault_detail=_fault_maker(RECORDS_NS, "mr"),
+    )
+    operations = [
+        op("GetLicence", get_licence),
+        op("GetLicencesByCR", get_licences_by_cr),
+        op("GetBuildingPermit", get_building_permit),
+        op("GetParkingPermits", get_parking_permits),
+    ]
+    return PartnerSoapService(
+        "MunicipalRecords", contract, operations, gate, max_body_bytes=max_body_bytes
+    )
+
+
+async def _push(
+    pushes: PushService, caller: str, type_: str, data: dict[str, Any], contract: ServiceContract
+) -> None:
+    """Hand a notification to the push service; a contract breach is the sender's fault."""
+    try:
+        await run_in_threadpool(pushes.accept, caller, type_, data)
+    except ContractViolation as exc:
+        first = exc.errors[0]
+        detail = contract.fault_detail("INVALID_REQUEST", str(exc))
+        raise SoapFault.client(f"{first.field}: {first.message}", detail) from None
+
+
+def electricity_notifications(
+    pushes: PushService, gate: PartnerGate, *, max_body_bytes: int
+) -> PartnerSoapService:
+    """ElectricityNotifications: MEDC reports a connection live."""
+    xsd = CONTRACTS_DIR / "agencies" / "electricity" / "electricity.xsd"
+    contract = ServiceContract(
+        wsdl=PARTNERS_DIR / "electricity-notifications.wsdl",
+        schemas=(xsd,),
+        schema=load_schema(xsd),
+        fault_detail=_fault_maker(MEDC_NS, "medc"),
+    )
+    medc = ElementMaker(namespace=MEDC_NS, nsmap={"medc": MEDC_NS})
+
+    async def connection_completed(message: SoapMessage, caller: str) -> etree._Element:
+        data = {
+            "request_no": _text(message, MEDC_NS, "RequestNumber"),
+            "permit_no": _text(message, MEDC_NS, "BuildingPermitNumber"),
+            "meter_no": _text(message, MEDC_NS, "MeterNumber"),
+            "connected_at": _instant(message, MEDC_NS, "ConnectedAt"),
+        }
+        await _push(pushes, caller, ELECTRICITY_CONNECTION_COMPLETED, data, contract)
+        return medc.ConnectionCompletedAcknowledgement(medc.Received("true"))
+
+    operation = SoapOperation(
+        "ConnectionCompleted", f"{{{MEDC_NS}}}ConnectionCompletedNotification", connection_completed
+    )
+    return PartnerSoapService(
+        "ElectricityNotifications", contract, [operation], gate, max_body_bytes=max_body_bytes
+    )
+
+
+def rop_notifications(
+    pushes: PushService, gate: PartnerGate, *, max_body_bytes: int
+) -> PartnerSoapService:
+    """RopNotifications: ROP reports a vehicle changed hands."""
+    xsd = CONTRACTS_DIR / "agencies" / "rop" / "rop.xsd"
+    contract = ServiceContract(
+        wsdl=PARTNERS_DIR / "rop-notifications.wsdl",
+        schemas=(xsd,),
+        schema=load_schema(xsd),
+        fault_detail=_fault_maker(ROP_NS, "rop"),
+    )
+    rop = ElementMaker(namespace=ROP_NS, nsmap={"rop": ROP_NS})
+
+    async def ownership_transferred(message: SoapMessage, caller: str) -> etree._Element:
+        data = {
+            "plate": {
+                "number": _text(message, ROP_NS, "PlateNumber"),
+                "code": _text(message, ROP_NS, "PlateCode"),
+            },
+            "old_owner_civil_id": _text(message, ROP_NS, "PreviousOwnerCivilId"),
+            "new_owner_civil_id": _text(message, ROP_NS, "NewOwnerCivilId"),
+            "transferred_at": _instant(message, ROP_NS, "TransferredAt"),
+        }
+        await _push(pushes, caller, ROP_OWNERSHIP_TRANSFERRED, data, contract)
+        return rop.OwnershipTransferredAcknowledgement(rop.Received("true"))
+
+    operation = SoapOperation(
+        "OwnershipTransferred",
+        f"{{{ROP_NS}}}OwnershipTransferredNotification",
+        ownership_transferred,
+    )
+    return PartnerSoapService(
+        "RopNotifications", contract, [operation], gate, max_body_bytes=max_body_bytes
+    )

@@ -1,0 +1,133 @@
+"""When and where checkpoints are signed.
+
+Inside the commit that makes one due, under the audit head lock that `append_entries` already
+holds: workers take that lock one at a time, so each checkpoint names a head no other writer
+can move, without a scheduler or a leader among workers. The database row commits with the
+entries it vouches for; the line in the external file is written only after that commit, so
+a rolled-back transaction never leaves behind a checkpoint of a chain that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.audit.chain import CHECKPOINT_HOOK
+from hub.audit.checkpoint import Checkpoint, CheckpointPolicy, CheckpointSigner
+from hub.audit.journal import CheckpointJournal
+from hub.audit.keys import signing_key
+from hub.config import Settings
+from hub.store.engine import WRITE_INTENT
+from hub.store.tables import AuditCheckpoint, AuditHead
+
+log = structlog.get_logger("hub.audit.sealing")
+PENDING = "hub.audit.pending_checkpoint"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Checkpointer:
+    """Signs a checkpoint when the policy says so, in the database and in the external file."""
+
+    def __init__(
+        self,
+        signer: CheckpointSigner,
+        policy: CheckpointPolicy,
+        journal: CheckpointJournal,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.signer = signer
+        self.policy = policy
+        self.journal = journal
+        self._clock = clock
+        self._pending = f"{PENDING}.{id(self)}"  # ours only, should two be installed
+        # The newest checkpoint this process knows of. Other workers only move the real one
+        # forward, so "not due" by this is "not due"; "due" is confirmed in the store.
+        self._known: tuple[int, datetime] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Checkpointer:
+        """The configured key (made on first use by default), policy and external file."""
+        return cls(
+            CheckpointSigner(signing_key(settings)),
+            CheckpointPolicy(settings.audit_checkpoint_every, settings.audit_checkpoint_seconds),
+            CheckpointJournal.from_settings(settings),
+        )
+
+    def install(self, sessions: sessionmaker[Session]) -> None:
+        """Make every session of `sessions` (every unit of work) sign checkpoints when due."""
+        info = dict(sessions.kw.get("info") or {})
+        info[CHECKPOINT_HOOK] = self.seal_if_due
+        sessions.configure(info=info)
+        event.listen(sessions, "after_commit", self._after_commit)
+        event.listen(sessions, "after_rollback", self._after_rollback)
+
+    def seal_if_due(self, session: Session, head_seq: int, head_hash: str) -> None:
+        """Called by `append_entries` with the head locked: add a checkpoint row if one is due."""
+        now = self._clock()
+        if self._known is not None and not self.policy.due(head_seq, self._known, now):
+            return
+        last = last_checkpoint(session)
+        if last is not None:
+            self._known = last
+        if not self.policy.due(head_seq, last, now):
+            return
+        checkpoint = self.signer.sign(head_seq, head_hash, now)
+        session.add(checkpoint.to_row())
+        session.info[self._pending] = checkpoint
+
+    def seal_now(self, sessions: sessionmaker[Session]) -> Checkpoint | None:
+        """Sign the current head unless a checkpoint already covers it (`hub audit checkpoint`)."""
+        with sessions() as session:
+            session.connection(execution_options=WRITE_INTENT)
+            head = session.execute(
+                select(AuditHead).where(AuditHead.id == 1).with_for_update()
+            ).scalar_one()
+            last = last_checkpoint(session)
+            if head.seq == 0 or (last is not None and last[0] >= head.seq):
+                return None
+            checkpoint = self.signer.sign(head.seq, head.entry_hash, self._clock())
+            session.add(checkpoint.to_row())
+            session.commit()
+        self._published(checkpoint)
+        return checkpoint
+
+    def _after_commit(self, session: Session) -> None:
+        checkpoint = session.info.pop(self._pending, None)
+        if checkpoint is not None:
+            self._published(checkpoint)
+
+    def _after_rollback(self, session: Session) -> None:
+        session.info.pop(self._pending, None)
+
+    def _published(self, checkpoint: Checkpoint) -> None:
+        at = datetime.fromisoformat(checkpoint.signed_at)
+        if self._known is None or self._known[0] < checkpoint.seq:
+            self._known = (checkpoint.seq, at)
+        try:
+            self.journal.append(checkpoint)
+        except OSError as exc:
+            # Committed already; verify shows the checkpoint as not mirrored until the next one.
+            log.error(
+                "audit.checkpoint.journal_failed",
+                seq=checkpoint.seq,
+                path=str(self.journal.path),
+                error=str(exc),
+            )
+            return
+        log.info("audit.checkpoint", seq=checkpoint.seq, key_id=checkpoint.key_id)
+
+
+def last_checkpoint(session: Session) -> tuple[int, datetime] | None:
+    row = session.execute(
+        select(AuditCheckpoint.seq, AuditCheckpoint.signed_at)
+        .order_by(AuditCheckpoint.seq.desc())
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], datetime.fromisoformat(row[1]))

@@ -1,0 +1,133 @@
+"""Building permits and their electricity: permit.building.issued -> the electricity company's
+new-connection request -> permit.building.electricity-requested; later the company's
+ConnectionCompleted push -> permit.building.electricity-connected."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.envelope import CloudEvent
+from hub.flows.base import Agencies, Results
+from hub.store.tables import BuildingPermit
+from hub.store.uow import UnitOfWork
+
+
+def permit_snapshot(permit: BuildingPermit | None) -> dict[str, Any] | None:
+    if permit is None:
+        return None
+    return {
+        "permit_no": permit.permit_no,
+        "status": permit.status,
+        "electricity_request_no": permit.electricity_request_no,
+        "connected_at": permit.connected_at.isoformat() if permit.connected_at else None,
+    }
+
+
+def _permit(uow: UnitOfWork, permit_no: str) -> BuildingPermit | None:
+    return uow.session.execute(
+        select(BuildingPermit).where(BuildingPermit.permit_no == permit_no)
+    ).scalar_one_or_none()
+
+
+class BuildingPermitIssuedFlow:
+    """File the new-connection request for a freshly issued building permit."""
+
+    handles = "permit.building.issued"
+    results: tuple[str, ...] = ("permit.building.electricity-requested",)
+
+    async def gather(self, event: CloudEvent, agencies: Agencies) -> dict[str, Any]:
+        data = event.data
+        owner = data["owner"]
+        return dict(
+            await agencies.ask(
+                "electricity",
+                "new_connection_request",
+                {
+                    "permit_no": data["permit_no"],
+                    "owner_civil_id": owner["civil_id"],
+                    "owner_name_en": owner["name_en"],
+                    "owner_name_ar": owner["name_ar"],
+                    "plot_no": data["plot_no"],
+                    "wilayat": data["wilayat"],
+                    "load_kva": data["load_kva"],
+                },
+            )
+        )
+
+    def apply(
+        self, event: CloudEvent, facts: dict[str, Any], uow: UnitOfWork, results: Results
+    ) -> None:
+        data = event.data
+        permit = _permit(uow, data["permit_no"])
+        before = permit_snapshot(permit)
+        if permit is None:
+            permit = BuildingPermit(permit_no=data["permit_no"])
+            uow.session.add(permit)
+        owner = data["owner"]
+        permit.owner_civil_id = owner["civil_id"]
+        permit.owner_name_en, permit.owner_name_ar = owner["name_en"], owner["name_ar"]
+        permit.plot_no, permit.wilayat, permit.load_kva = (
+            data["plot_no"],
+            data["wilayat"],
+            data["load_kva"],
+        )
+        if permit.status != "electricity-connected":
+            permit.status = "electricity-requested"
+        permit.electricity_request_no = facts["request_no"]
+        permit.correlationid = event.correlation
+        uow.session.flush()
+        uow.audit(
+            "record.changed",
+            record="building_permit",
+            key=permit.permit_no,
+            before=before,
+            after=permit_snapshot(permit),
+        )
+        result = {"permit_no": permit.permit_no, "request_no": facts["request_no"]}
+        if facts.get("expected_connection_date"):
+            result["expected_connection_date"] = facts["expected_connection_date"]
+        uow.emit(results.event("permit.building.electricity-requested", result))
+
+
+class ConnectionCompletedFlow:
+    """The electricity company connected a permit's premises: record it and tell the
+    municipality. A push about a permit the hub does not know is kept, audited, unanswered."""
+
+    handles = "electricity.connection.completed"
+    results: tuple[str, ...] = ("permit.building.electricity-connected",)
+
+    async def gather(self, event: CloudEvent, agencies: Agencies) -> None:
+        return None
+
+    def apply(self, event: CloudEvent, facts: None, uow: UnitOfWork, results: Results) -> None:
+        data = event.data
+        permit = _permit(uow, data["permit_no"])
+        if permit is None:
+            uow.audit("push.unmatched", record="building_permit", key=data["permit_no"])
+            return
+        before = permit_snapshot(permit)
+        permit.status = "electricity-connected"
+        permit.electricity_request_no = permit.electricity_request_no or data["request_no"]
+        permit.connected_at = datetime.fromisoformat(data["connected_at"])
+        uow.session.flush()
+        uow.audit(
+            "record.changed",
+            record="building_permit",
+            key=permit.permit_no,
+            before=before,
+            after=permit_snapshot(permit),
+        )
+        uow.emit(
+            results.event(
+                "permit.building.electricity-connected",
+                {
+                    "permit_no": permit.permit_no,
+                    "request_no": data["request_no"],
+                    "meter_no": data["meter_no"],
+                    "connected_at": data["connected_at"],
+                },
+            )
+        )

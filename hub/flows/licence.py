@@ -1,0 +1,185 @@
+"""licence.renewal.requested / licence.issue.requested: the five agency checks run
+concurrently, the rule in `licence_rules` decides, the licence record is created or updated,
+and the result carries one line per check."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.envelope import CloudEvent
+from hub.flows.base import Agencies, Results
+from hub.flows.licence_rules import LicenceDecision, LicenceFacts, decide_licence
+from hub.store.tables import TradeLicence
+from hub.store.uow import UnitOfWork
+
+LICENCE_NO_PREFIX = "MCT-TL-"
+NEW_LICENCE_BASE = 100_000  # new licences are numbered after the legacy register's range
+
+
+async def gather_licence_facts(event: CloudEvent, agencies: Agencies) -> LicenceFacts:
+    """Ask all five agencies at once; any agency that cannot answer makes the case wait."""
+    data = event.data
+    cr = {"cr_no": data["cr_no"]}
+    premises = data["premises"]
+    registration, membership, labour, civil_defence, electricity = await asyncio.gather(
+        agencies.ask("moci", "commercial_registration", cr),
+        agencies.ask("occi", "chamber_membership", cr),
+        agencies.ask("labour", "labour_standing", cr),
+        agencies.ask("rop", "civil_defence_certificate", {"premises_id": premises["premises_id"]}),
+        agencies.ask(
+            "electricity", "account_standing", {"account_no": premises["electricity_account"]}
+        ),
+    )
+    return LicenceFacts(registration, membership, labour, civil_defence, electricity)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def licence_snapshot(licence: TradeLicence | None) -> dict[str, Any] | None:
+    if licence is None:
+        return None
+    return {
+        "licence_no": licence.licence_no,
+        "cr_no": licence.cr_no,
+        "status": licence.status,
+        "expiry": licence.expiry.isoformat() if licence.expiry else None,
+        "activities": licence.activities,
+    }
+
+
+def _decide(
+    event: CloudEvent, facts: LicenceFacts, activities: list[str], current_expiry: date | None
+) -> LicenceDecision:
+    data = event.data
+    return decide_licence(
+        facts,
+        cr_no=data["cr_no"],
+        activities=activities,
+        premises_id=data["premises"]["premises_id"],
+        account_no=data["premises"]["electricity_account"],
+        current_expiry=current_expiry,
+        today=_today(),
+    )
+
+
+def _names(facts: LicenceFacts) -> tuple[str, str] | None:
+    if facts.registration.get("found"):
+        registration = facts.registration["registration"]
+        return registration["name_en"], registration["name_ar"]
+    return None
+
+
+def _result(data: dict[str, Any], decision: LicenceDecision, facts: LicenceFacts) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "cr_no": data["cr_no"],
+        "decision": "approved" if decision.approved else "rejected",
+        "checks": [line.as_dict() for line in decision.lines],
+    }
+    if decision.new_expiry:
+        result["expiry"] = decision.new_expiry.isoformat()
+    names = _names(facts)
+    if names:
+        result["name_en"], result["name_ar"] = names
+    return result
+
+
+class LicenceRenewalFlow:
+    """Renew a trade licence when every agency check passes."""
+
+    handles = "licence.renewal.requested"
+    results: tuple[str, ...] = ("licence.renewal.completed",)
+
+    async def gather(self, event: CloudEvent, agencies: Agencies) -> LicenceFacts:
+        return await gather_licence_facts(event, agencies)
+
+    def apply(
+        self, event: CloudEvent, facts: LicenceFacts, uow: UnitOfWork, results: Results
+    ) -> None:
+        data = event.data
+        session = uow.session
+        licence = session.execute(
+            select(TradeLicence).where(TradeLicence.licence_no == data["licence_no"])
+        ).scalar_one_or_none()
+        before = licence_snapshot(licence)
+        activities = data.get("activities") or (licence.activities if licence else [])
+        decision = _decide(event, facts, list(activities), licence.expiry if licence else None)
+        if licence is None:
+            # A licence the register predates: the renewal brings it into the hub's records.
+            names = _names(facts) or ("", "")
+            licence = TradeLicence(
+                licence_no=data["licence_no"],
+                cr_no=data["cr_no"],
+                name_en=names[0],
+                name_ar=names[1],
+                activities=list(activities),
+                status="pending",
+            )
+            session.add(licence)
+        if decision.approved:
+            licence.status, licence.expiry = "active", decision.new_expiry
+        elif licence.status != "active" or (licence.expiry and licence.expiry < _today()):
+            licence.status = "renewal-rejected"
+        licence.cr_no = data["cr_no"]
+        licence.premises = dict(data["premises"])
+        licence.last_checks = [line.as_dict() for line in decision.lines]
+        licence.correlationid = event.correlation
+        session.flush()
+        uow.audit(
+            "record.changed",
+            record="trade_licence",
+            key=licence.licence_no,
+            before=before,
+            after=licence_snapshot(licence),
+        )
+        result = {"licence_no": data["licence_no"], **_result(data, decision, facts)}
+        uow.emit(results.event("licence.renewal.completed", result))
+
+
+class LicenceIssueFlow:
+    """Issue a new trade licence when every agency check passes."""
+
+    handles = "licence.issue.requested"
+    results: tuple[str, ...] = ("licence.issue.completed",)
+
+    async def gather(self, event: CloudEvent, agencies: Agencies) -> LicenceFacts:
+        return await gather_licence_facts(event, agencies)
+
+    def apply(
+        self, event: CloudEvent, facts: LicenceFacts, uow: UnitOfWork, results: Results
+    ) -> None:
+        data = event.data
+        decision = _decide(event, facts, list(data["activities"]), None)
+        result = {"application_no": data["application_no"], **_result(data, decision, facts)}
+        if decision.approved:
+            session = uow.session
+            names = _names(facts) or ("", "")
+            licence = TradeLicence(
+                licence_no=f"pending-{event.id}"[:40],
+                cr_no=data["cr_no"],
+                name_en=names[0],
+                name_ar=names[1],
+                activities=list(data["activities"]),
+                premises=dict(data["premises"]),
+                status="active",
+                expiry=decision.new_expiry,
+                last_checks=[line.as_dict() for line in decision.lines],
+                correlationid=event.correlation,
+            )
+            session.add(licence)
+            session.flush()
+            licence.licence_no = f"{LICENCE_NO_PREFIX}{NEW_LICENCE_BASE + licence.id:06d}"
+            uow.audit(
+                "record.changed",
+                record="trade_licence",
+                key=licence.licence_no,
+                before=None,
+                after=licence_snapshot(licence),
+            )
+            result["licence_no"] = licence.licence_no
+        uow.emit(results.event("licence.issue.completed", result))

@@ -1,0 +1,125 @@
+"""The whole story of one message or one case, for `hub replay show`: each delivery, each
+agency call and its error, record changes, results and earlier replays, from the message's
+history rows, its audit trail entries, its outbox rows and the replay log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.replay.plan import UnknownMessage
+from hub.store.queries import (
+    audit_of,
+    find_messages,
+    history_of,
+    message_summary,
+    replays_of,
+    results_of,
+)
+from hub.store.tables import AuditEntry, Message, MessageHistory, MessageStatus, OutboxEvent
+
+SETTLED = {f"message.{s}" for s in MessageStatus.ALL}
+
+
+def _calls_by_delivery(
+    entries: list[AuditEntry], history: list[MessageHistory]
+) -> list[dict[str, Any]]:
+    """Agency calls are audited with the step that settled their delivery, right after them:
+    that step's attempt number is the delivery they belong to."""
+    done_attempt = next((h.attempt for h in history if h.status == MessageStatus.DONE), None)
+    calls: list[dict[str, Any]] = []
+    waiting: list[dict[str, Any]] = []
+    for entry in entries:
+        if entry.kind == "agency.call":
+            waiting.append({"at": entry.recorded_at, "delivery": None, **entry.detail})
+        elif entry.kind in SETTLED:
+            delivery = entry.detail.get("attempt", done_attempt)
+            for call in waiting:
+                call["delivery"] = delivery
+            calls += waiting
+            waiting = []
+    return calls + waiting
+
+
+def _note(detail: dict[str, Any]) -> str:
+    """One history step in a few words."""
+    if detail.get("step") == "replayed":
+        return f"replayed by {detail.get('operator')}: {detail.get('reason')}"
+    if isinstance(detail.get("replay"), dict):
+        replay = detail["replay"]
+        return f"re-driven delivery (replay by {replay.get('operator')})"
+    return str(detail.get("error") or detail.get("reason") or "")
+
+
+def _result(row: OutboxEvent) -> dict[str, Any]:
+    try:
+        data = json.loads(row.body).get("data")
+    except (ValueError, AttributeError):
+        data = None
+    outcome = (data.get("decision") or data.get("reason")) if isinstance(data, dict) else None
+    return {
+        "id": row.id,
+        "type": row.routing_key,
+        "exchange": row.exchange,
+        "created_at": row.created_at.isoformat(),
+        "sent_at": row.sent_at.isoformat() if row.sent_at else None,
+        "outcome": outcome,
+        "data": data,
+    }
+
+
+def message_story(session: Session, row: Message) -> dict[str, Any]:
+    """One message's history as `hub replay show --json` prints it."""
+    history = history_of(session, row.id)
+    entries = audit_of(session, row.id)
+    return {
+        "message": message_summary(row)
+        | {"source": row.source, "causationid": row.causationid, "ladder_base": row.ladder_base},
+        "history": [
+            {
+                "at": h.at.isoformat(),
+                "status": h.status,
+                "attempt": h.attempt,
+                "note": _note(h.detail),
+                "detail": h.detail,
+            }
+            for h in history
+        ],
+        "agency_calls": _calls_by_delivery(entries, history),
+        "record_changes": [
+            {"at": e.recorded_at, **e.detail} for e in entries if e.kind == "record.changed"
+        ],
+        "results": [_result(r) for r in results_of(session, row.id)],
+        "replays": [
+            {
+                "id": r.id,
+                "requested_at": r.requested_at.isoformat(),
+                "operator": r.operator,
+                "reason": r.reason,
+                "mode": r.mode,
+                "previous_status": r.previous_status,
+                "published_at": r.published_at.isoformat() if r.published_at else None,
+            }
+            for r in replays_of(session, row.id)
+        ],
+        "audit": [
+            {
+                "seq": e.seq,
+                "at": e.recorded_at,
+                "kind": e.kind,
+                "actor": e.actor,
+                "detail": e.detail,
+            }
+            for e in entries
+        ],
+    }
+
+
+def case_story(session: Session, ident: str) -> list[dict[str, Any]]:
+    """The story of the message with this event id, or of every message of this case."""
+    rows = find_messages(session, ident)
+    if not rows:
+        raise UnknownMessage(f"no message has the id or correlation id {ident!r}")
+    return [message_story(session, row) for row in rows]

@@ -1,0 +1,154 @@
+"""`hub audit ...`: verify the tamper-evident trail, sign a checkpoint, export a case."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from types import TracebackType
+from typing import Annotated, Any, TextIO
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+
+from hub.config import load_settings
+from replay.output import CommandFailed, console
+from replay.timeparse import parse_when
+
+audit_app = typer.Typer(help="Verify and export the audit trail.", no_args_is_help=True)
+LARGE_TRAIL = 50_000  # entries from which verify shows a progress bar
+
+
+class _VerifyProgress:
+    """A Rich bar on stderr, started only once the trail turns out to be large."""
+
+    def __init__(self) -> None:
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._bar is None:
+            if total < LARGE_TRAIL:
+                return
+            self._bar = Progress(
+                TextColumn("verifying"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("verify", total=total)
+        if self._task is not None:
+            self._bar.update(self._task, completed=done, total=total)
+
+    def __enter__(self) -> _VerifyProgress:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check every entry's hash and link and every signed checkpoint; exit 1 naming the first
+    problem (seq, what is wrong) when the trail was edited, cut short or rewritten."""
+    from hub.audit.verify import verify_store
+
+    with _VerifyProgress() as progress:
+        result = verify_store(load_settings(), progress)
+    if result.first is not None:
+        extra = f" (and {len(result.problems) - 1} more)" if len(result.problems) > 1 else ""
+        raise CommandFailed(f"audit trail broken at {result.first}{extra}")
+    console.print(
+        f"audit trail intact: {result.entries} entries; checkpoints: {result.checkpoints} signed, "
+        f"{result.external_checkpoints} in the external file; newest entries not yet "
+        f"checkpointed: {result.unsealed}; {result.entries_per_s:,.0f} entries/s",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the current head now (e.g. before a backup, or from cron)."""
+    from hub.audit.sealing import Checkpointer
+    from hub.store.engine import make_engine, make_session_factory
+    from hub.store.migrate import upgrade
+
+    settings = load_settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        upgrade(engine)
+        checkpoint = Checkpointer.from_settings(settings).seal_now(make_session_factory(engine))
+    finally:
+        engine.dispose()
+    if checkpoint is None:
+        console.print("nothing to sign: the head is already checkpointed", highlight=False)
+    else:
+        console.print(f"signed checkpoint at seq {checkpoint.seq}", highlight=False)
+
+
+@audit_app.command("export")
+def audit_export(
+    correlation_id: Annotated[
+        str | None, typer.Option(help="Every entry of one business case.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Entries recorded after: 2h, 1d or ISO time.")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Write JSON lines here instead of stdout.")
+    ] = None,
+) -> None:
+    """Export audit entries as JSON lines, in chain order, with their hashes."""
+    from hub.audit.export import export_entries
+    from hub.store.engine import make_engine, make_session_factory
+    from hub.store.migrate import upgrade
+
+    if correlation_id is None and since is None:
+        raise CommandFailed("say what to export: --correlation-id ID and/or --since TIME")
+    try:
+        when = parse_when(since) if since else None
+    except ValueError as exc:
+        raise CommandFailed(str(exc)) from None
+    engine = make_engine(load_settings().resolved_database_url)
+    try:
+        upgrade(engine)
+        entries = export_entries(
+            make_session_factory(engine), correlation_id=correlation_id, since=when
+        )
+        if output is None:
+            count = _write_lines(entries, sys.stdout)
+        else:
+            with output.open("w", encoding="utf-8") as sink:
+                count = _write_lines(entries, sink)
+            console.print(f"{count} entries written to {output}", highlight=False)
+    finally:
+        engine.dispose()
+    if count == 0 and correlation_id is not None:
+        raise CommandFailed(f"no audit entries for correlation id {correlation_id!r}")
+
+
+def _write_lines(entries: Iterable[dict[str, Any]], sink: TextIO) -> int:
+    count = 0
+    for entry in entries:
+        sink.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        count += 1
+    return count
