@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -24,9 +23,6 @@ from hub.pipeline import Pipeline
 from hub.simulators import RunningSimulator, serve_simulators, stop_simulators
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
-
-log = structlog.get_logger("hub.runtime")
-
 
 @dataclass
 class HubRuntime:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -15,33 +14,10 @@ from typing import Any
 import httpx
 from jsonschema import Draft202012Validator, FormatChecker
 
+from connectors.replies import ReplyRejected, retry_after_seconds
 from contracts import CONTRACTS_DIR
 from hub.connectors import CallPolicy, Endpoint, Health, stamp_correlation
 from hub.errors import AgencyError, PermanentAgencyError, TransientAgencyError
-
-
-class ReplyRejected(Exception):
-    """A reply that cannot be used; `transient` says whether asking again may help."""
-
-    def __init__(self, reason: str, *, transient: bool, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.transient = transient
-        self.retry_after = retry_after
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), if it says."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
 
 
 @lru_cache(maxsize=64)

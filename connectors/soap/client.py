@@ -26,7 +26,8 @@ from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 from zeep.wsse.username import UsernameToken
 
-from connectors.soap.transport import CheckedTransport, ReplyRejected
+from connectors.replies import ReplyRejected
+from connectors.soap.transport import CheckedTransport
 from hub.connectors import CallContext, CallPolicy, Endpoint, Health, stamp_correlation
 from hub.errors import (
     AgencyError,

@@ -7,37 +7,11 @@ made here and zeep only ever deserialises replies that are well-formed and valid
 
 from __future__ import annotations
 
-import time
-from email.utils import parsedate_to_datetime
-
 import httpx
 from lxml import etree
 
+from connectors.replies import ReplyRejected, retry_after_seconds
 from hub.soap import SoapFault, XmlRejected, parse_xml, schema_errors, split_envelope
-
-
-class ReplyRejected(Exception):
-    """A reply that cannot be used; `transient` says whether asking again may help."""
-
-    def __init__(self, reason: str, *, transient: bool, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.transient = transient
-        self.retry_after = retry_after
-
-
-def retry_after_seconds(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), if it says."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when - (time.time() if now is None else now))
 
 
 def _soap_fault_inside(content: bytes) -> bool:
