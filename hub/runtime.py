@@ -24,6 +24,7 @@ from hub.simulators import RunningSimulator, serve_simulators, stop_simulators
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 
+
 @dataclass
 class HubRuntime:
     """Everything a hub process needs; close it to stop simulators and agency clients."""
