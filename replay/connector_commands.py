@@ -18,7 +18,14 @@ from hub.agency_status import AgencyStatus, agency_statuses
 from hub.config import Settings, load_settings
 from hub.connectors import FAULT_MODES, CallPolicy, Connector, Endpoint, Health, load_connectors
 from hub.observability import configure_logging
-from hub.simulators import registry_path, serve_simulators, stop_simulators, switch_fault
+from hub.simulators import (
+    SimulatorsUnavailable,
+    read_registry,
+    registry_path,
+    serve_simulators,
+    stop_simulators,
+    switch_fault,
+)
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 from replay.output import CommandFailed, console
@@ -93,16 +100,31 @@ def check_agencies(
     timeout_s: float = 10.0,
     statuses: Mapping[str, AgencyStatus] | None = None,
 ) -> list[AgencyCheck]:
-    """Ask every agency's health check at once; agencies without a configured URL are checked
-    against their simulator, started for the check and stopped after it."""
+    """Ask every agency's health check at once. Agencies without a configured URL are checked
+    against the simulators of a running hub (its simulators.json), or else against their
+    simulator started for the check and stopped after it."""
     unconfigured = [n for n in sorted(connectors) if n not in settings.agencies]
-    running = serve_simulators(connectors, unconfigured) if settings.simulators else {}
     try:
-        endpoints = {
-            name: Endpoint(cfg.url, cfg.credentials)
-            for name, cfg in settings.agencies.items()
-            if name in connectors
-        } | {name: Endpoint(r.server.url, r.simulator.credentials) for name, r in running.items()}
+        serving = read_registry(settings.data_dir) if settings.simulators else {}
+    except SimulatorsUnavailable:
+        serving = {}
+    in_use = {
+        name: Endpoint(serving[name], connectors[name].simulator().credentials)
+        for name in unconfigured
+        if name in serving
+    }
+    to_start = [name for name in unconfigured if name not in in_use]
+    running = serve_simulators(connectors, to_start) if settings.simulators else {}
+    try:
+        endpoints = (
+            {
+                name: Endpoint(cfg.url, cfg.credentials)
+                for name, cfg in settings.agencies.items()
+                if name in connectors
+            }
+            | in_use
+            | {name: Endpoint(r.server.url, r.simulator.credentials) for name, r in running.items()}
+        )
 
         async def all_at_once() -> list[Health]:
             names = sorted(endpoints)
@@ -116,7 +138,7 @@ def check_agencies(
         AgencyCheck(
             name,
             endpoints[name].url if name in endpoints else "",
-            name in running,
+            name in running or name in in_use,
             healths[name].reachable if name in healths else False,
             healths[name].latency_ms if name in healths else None,
             (statuses or {}).get(name, AgencyStatus()).circuit,

@@ -161,6 +161,12 @@ def test_hub_serve_publishes_its_simulators_for_fault_switching(tmp_path: Path) 
         done = run_cli(env, "simulators", "fault", "rop", "outage")
         assert done.returncode == 0, done.stderr
         assert httpx.get(f"{urls['rop']}/_sim/fault").json() == {"mode": "outage"}
+        # check looks at the serving hub's simulators, so the operator sees the outage
+        checked = run_cli(env, "connectors", "check", "--json", "--timeout", "5")
+        rows = {row["agency"]: row for row in map(json.loads, checked.stdout.splitlines())}
+        assert checked.returncode == 1 and "unreachable: rop" in checked.stderr
+        assert rows["rop"]["url"] == urls["rop"] and not rows["rop"]["reachable"]
+        assert rows["moci"]["url"] == urls["moci"] and rows["moci"]["reachable"]
     assert not registry_path(tmp_path).exists()
 
 
