@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     simulators: bool = Field(
         True, description="Start the agency simulators on loopback for agencies without a URL."
     )
+    rate_limits: dict[str, float] = Field(
+        default_factory=dict,
+        description="Calls/s per agency and worker, e.g. HUB_RATE_LIMITS__ROP=50; 0 lifts it.",
+    )
     agencies: dict[str, AgencyEndpointSettings] = Field(
         default_factory=dict, description="Per-agency endpoint, e.g. HUB_AGENCIES__ROP__URL."
     )

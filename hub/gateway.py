@@ -96,17 +96,17 @@ class AgencyGateway:
         clients: Mapping[str, AgencyClient],
         contracts: ContractRegistry,
         breakers: Mapping[str, pybreaker.CircuitBreaker] | None = None,
+        rate_limits: Mapping[str, float] | None = None,
     ) -> None:
         self._connectors = connectors
         self._clients = clients
         self._contracts = contracts
         self.breakers = dict(breakers) if breakers is not None else make_breakers(connectors)
-        # Each connector's declared rate limit, held per process (a leaky bucket).
-        self._limiters = {
-            name: AsyncLimiter(connector.policy.rate_limit_per_s, 1.0)
-            for name, connector in connectors.items()
-            if connector.policy.rate_limit_per_s
-        }
+        # Each connector's declared rate limit (or the configured one; 0 lifts it), held per
+        # process as a leaky bucket.
+        limits = {name: c.policy.rate_limit_per_s for name, c in connectors.items()}
+        limits |= dict(rate_limits or {})
+        self._limiters = {name: AsyncLimiter(rate, 1.0) for name, rate in limits.items() if rate}
 
     def circuit(self, agency: str) -> str:
         """closed, open or half-open."""

@@ -168,3 +168,14 @@ def test_circuit_half_opens_and_closes_when_the_agency_returns(simulator) -> Non
         return states
 
     assert asyncio.run(go()) == ["open", "half-open", "closed"]
+
+
+def test_configured_rate_limit_replaces_the_declared_one() -> None:
+    connector = RopConnector()  # declares 20 calls/s
+    contracts = ContractRegistry.load()
+    lifted = AgencyGateway({"rop": connector}, {}, contracts, rate_limits={"rop": 0})
+    tighter = AgencyGateway({"rop": connector}, {}, contracts, rate_limits={"rop": 2})
+    shipped = AgencyGateway({"rop": connector}, {}, contracts)
+    assert "rop" not in lifted._limiters
+    assert tighter._limiters["rop"].max_rate == 2
+    assert shipped._limiters["rop"].max_rate == 20

@@ -1,0 +1,1 @@
+"""Benchmarks; run from the repository root, never collected by pytest (testpaths is tests)."""

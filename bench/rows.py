@@ -1,0 +1,241 @@
+"""One row of the benchmark: start a worker, warm it up, then measure throughput (a burst),
+latency at half of that peak (paced), and the worker's memory; the same steps for every row."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import processes, services
+from bench.bare_work import RESULT_TYPE
+from bench.driver import CloudEventSender, Phase, ResultCollector, Send, burst, paced
+from bench.workload import Request, parking_requests
+from hub.audit.journal import CheckpointJournal
+from hub.audit.keys import existing_signing_key
+from hub.audit.verify import verify_chain
+from hub.config import Settings
+from hub.store.engine import make_engine, make_session_factory
+
+WARMUP = 20
+WARMUP_TIMEOUT_S = 180.0
+
+
+@dataclass
+class Sizes:
+    messages: int
+    paced_messages: int
+    memory_messages: int
+    profile_dir: Path | None
+
+
+@dataclass
+class Row:
+    name: str
+    skipped: str | None = None
+    throughput: Phase | None = None
+    half_peak: Phase | None = None
+    rss_kib: dict[str, int] = field(default_factory=dict)
+    memory: dict[str, Any] | None = None
+    audit_verify: dict[str, Any] | None = None
+    profile: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "skipped": self.skipped,
+            "throughput": self.throughput.as_dict() if self.throughput else None,
+            "half_peak": self.half_peak.as_dict() if self.half_peak else None,
+            "rss_kib": self.rss_kib,
+            "memory": self.memory,
+            "audit_verify": self.audit_verify,
+            "profile": self.profile,
+            "notes": self.notes,
+        }
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a row name."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def _rss(pids: list[int]) -> int:
+    return sum(processes.rss_kib(p) for p in pids)
+
+
+def measure(
+    row: Row,
+    sizes: Sizes,
+    send: Send,
+    collector: ResultCollector,
+    worker_pids: Callable[[], list[int]],
+    *,
+    memory: bool = False,
+    profile_idle: bool = True,
+) -> None:
+    """Warm-up, burst, paced (and, when asked, the long memory run) against a started worker."""
+    tag = f"{row.name.split()[0]}{int(time.time())}".upper()  # the contract: [A-Z0-9-]
+    warm = parking_requests(WARMUP, f"W{tag}")
+    warm_phase = burst(send, warm, collector, WARMUP_TIMEOUT_S)
+    if warm_phase.answered < len(warm):
+        raise RuntimeError(f"{row.name}: only {warm_phase.answered}/{len(warm)} warm-up results")
+    if set(collector.types) != {RESULT_TYPE}:  # a rejection skips the agency call: not measured
+        raise RuntimeError(f"{row.name}: warm-up results were {dict(collector.types)}")
+    pids = worker_pids()
+    row.rss_kib["after_warmup"] = _rss(pids)
+    profiler = None
+    if sizes.profile_dir is not None:
+        out = sizes.profile_dir / f"profile-{slug(row.name)}.txt"
+        profiler = processes.Profiler(pids[0], out, idle=profile_idle)
+        row.profile = str(out)
+    timeout = max(120.0, sizes.messages / 5)
+    row.throughput = burst(send, parking_requests(sizes.messages, f"B{tag}"), collector, timeout)
+    if profiler is not None:
+        profiler.stop()
+    rate = max(1.0, row.throughput.msgs_per_s / 2)
+    paced_requests = parking_requests(sizes.paced_messages, f"P{tag}")
+    row.half_peak = paced(send, paced_requests, collector, rate, timeout)
+    row.rss_kib["after_measured"] = _rss(pids)
+    row.notes.append(f"result types: {dict(collector.types)}")
+    if memory and sizes.memory_messages:
+        _memory_run(row, sizes.memory_messages, send, collector, pids, tag)
+
+
+def _memory_run(
+    row: Row, count: int, send: Send, collector: ResultCollector, pids: list[int], tag: str
+) -> None:
+    """RSS before and after `count` more messages, sampled every tenth of the way."""
+    before = _rss(pids)
+    samples: list[int] = []
+    chunk = max(1, count // 10)
+    answered = 0
+    started = time.perf_counter()
+    for start in range(0, count, chunk):
+        batch = parking_requests(min(chunk, count - start), f"M{start}{tag}")
+        phase = burst(send, batch, collector, max(120.0, len(batch) / 5))
+        answered += phase.answered
+        samples.append(_rss(pids))
+    row.memory = {
+        "messages": count,
+        "answered": answered,
+        "seconds": round(time.perf_counter() - started, 1),
+        "rss_before_kib": before,
+        "rss_after_kib": samples[-1] if samples else before,
+        "growth_kib": (samples[-1] if samples else before) - before,
+        "samples_kib": samples,
+    }
+
+
+def audit_rate(data_dir: Path, database_url: str | None) -> dict[str, Any]:
+    """Verify the trail the run left (as `hub audit verify` does), timing the walk itself."""
+    settings = Settings(data_dir=data_dir, database_url=database_url)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        key = existing_signing_key(settings)
+        started = time.perf_counter()
+        result = verify_chain(
+            make_session_factory(engine),
+            public_key=key.public_key() if key is not None else None,
+            journal=CheckpointJournal.from_settings(settings),
+        )
+        seconds = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    return {
+        "entries": result.entries,
+        "seconds": round(seconds, 3),
+        "entries_per_s": round(result.entries / seconds) if seconds > 0 else 0,
+        "intact": result.ok,
+    }
+
+
+@contextlib.contextmanager
+def _rabbit_and_postgres(tag: str) -> Iterator[tuple[str, str]]:
+    with services.fresh_vhost(tag) as broker, services.fresh_database(tag) as database:
+        yield broker, database
+
+
+def _sender_and_collector(broker: str) -> tuple[CloudEventSender, ResultCollector]:
+    return CloudEventSender(broker), ResultCollector(broker)
+
+
+def run_hub(
+    name: str,
+    sizes: Sizes,
+    rop_url: str,
+    *,
+    workers: int,
+    embedded: bool,
+    memory: bool,
+    logs: Path,
+    rop_rate_limit: bool = False,
+) -> Row:
+    """`hub serve` as a subprocess on its own data dir (and vhost + database when not embedded)."""
+    row = Row(name)
+    with tempfile.TemporaryDirectory(prefix="bench-hub-") as tmp, contextlib.ExitStack() as stack:
+        data_dir = Path(tmp)
+        broker = database = None
+        if not embedded:
+            broker, database = stack.enter_context(_rabbit_and_postgres(f"hub{workers}"))
+        env = processes.hub_env(data_dir, rop_url, broker, database, rop_rate_limit=rop_rate_limit)
+        url = broker or Settings(data_dir=data_dir).resolved_broker_url
+        sender, collector = _sender_and_collector(url)
+        try:
+            log = logs / f"{slug(name)}.log"
+            with processes.started(processes.hub_command(workers), env, log) as hub:
+
+                def pids() -> list[int]:
+                    return [hub.pid] if workers == 1 else processes.children(hub.pid)
+
+                measure(row, sizes, sender, collector, pids, memory=memory)
+            row.audit_verify = audit_rate(data_dir, database)
+        finally:
+            sender.close()
+            collector.close()
+    return row
+
+
+def run_bare(sizes: Sizes, rop_url: str, logs: Path) -> Row:
+    """The bare kombu + jsonschema + httpx + SQLAlchemy consumer, sequential."""
+    from bench import bare
+
+    row = Row("bare pipeline (kombu, RabbitMQ + PostgreSQL)")
+    with _rabbit_and_postgres("bare") as (broker, database):
+        bare.declare(broker)
+        sender, collector = _sender_and_collector(broker)
+        try:
+            command = processes.bare_command(broker, database, rop_url)
+            with processes.started(command, processes.bare_env(), logs / "bare.log") as proc:
+                measure(row, sizes, sender, collector, lambda: [proc.pid])
+        finally:
+            sender.close()
+            collector.close()
+    return row
+
+
+def run_celery(sizes: Sizes, rop_url: str, logs: Path) -> Row:
+    """A Celery worker (solo pool, one process) doing the same work, acked late."""
+    from bench import celery_app
+
+    row = Row("Celery worker (solo, 1 process)")
+    with _rabbit_and_postgres("celery") as (broker, database):
+        celery_app.app.conf.broker_url = broker
+        collector = ResultCollector(broker)
+
+        def send(request: Request) -> None:
+            celery_app.parking.apply_async(args=[request.body.decode("utf-8")])
+
+        try:
+            env = processes.celery_env(broker, database, rop_url)
+            with processes.started(processes.celery_command(), env, logs / "celery.log") as proc:
+                measure(row, sizes, send, collector, lambda: [proc.pid])
+        finally:
+            collector.close()
+            celery_app.app.pool.force_close_all()
+    return row
