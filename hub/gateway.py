@@ -39,6 +39,7 @@ from hub.errors import (
     PermanentAgencyError,
     TransientAgencyError,
 )
+from hub.metrics import observe_agency_call
 
 log = structlog.get_logger("hub.gateway")
 
@@ -167,8 +168,15 @@ class AgencyGateway:
         request_digest = digest(dict(request))
         started = time.perf_counter()
 
-        def record(outcome: str, reply: Mapping[str, Any] | None, error: str | None) -> None:
-            latency = round((time.perf_counter() - started) * 1000, 2)
+        def record(
+            outcome: str,
+            reply: Mapping[str, Any] | None,
+            error: str | None,
+            exc: BaseException | None = None,
+        ) -> None:
+            elapsed = time.perf_counter() - started
+            observe_agency_call(agency, op.name, outcome, elapsed, exc)
+            latency = round(elapsed * 1000, 2)
             calls.records.append(
                 CallRecord(
                     agency,
@@ -214,6 +222,7 @@ class AgencyGateway:
                 "transient" if isinstance(exc, TransientAgencyError) else "permanent",
                 None,
                 exc.reason,
+                exc,
             )
             raise
         finally:

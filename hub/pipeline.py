@@ -33,6 +33,7 @@ from hub.errors import (
 )
 from hub.flows import Agencies, FlowRegistry, Results
 from hub.gateway import AgencyGateway, CallLog
+from hub.metrics import count_message, count_retry
 from hub.observability import bind_case, unbind_case
 from hub.replay.marker import ReplayMarker
 from hub.store.tables import Message, MessageStatus, OutboxEvent
@@ -83,12 +84,16 @@ class Pipeline:
         try:
             event = parse_event(body)
         except EnvelopeError as exc:
-            return self._reject_undecodable(body, exc)
+            handled = self._reject_undecodable(body, exc)
+            count_message("undecodable", handled.outcome)
+            return handled
         bind_case(event.correlation, event.id, type=event.type)
         try:
-            return await self._handle_event(event, body, replay)
+            handled = await self._handle_event(event, body, replay)
         finally:
             unbind_case()
+        count_message(event.type, handled.outcome)
+        return handled
 
     async def _handle_event(
         self, event: CloudEvent, body: bytes, replay: ReplayMarker | None = None
@@ -209,12 +214,19 @@ class Pipeline:
                 event, attempt, exc, calls, MessageStatus.RETRYING, count_attempt=False
             )
             handled.retry_in_s = max(exc.retry_after or 0.0, 1.0)
+            self._count_retry(handled, exc.agency)
             return handled
         if step <= len(self._retry_delays_s):
             handled = self._settle_failure(event, attempt, exc, calls, MessageStatus.RETRYING)
             handled.retry_in_s = self._retry_delays_s[step - 1]
+            self._count_retry(handled, exc.agency)
             return handled
         return self._settle_failure(event, attempt, exc, calls, MessageStatus.DEAD)
+
+    @staticmethod
+    def _count_retry(handled: Handled, agency: str) -> None:
+        if handled.outcome is Outcome.RETRY:  # not when another delivery settled it first
+            count_retry(agency)
 
     def _settle_failure(
         self,

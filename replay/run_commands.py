@@ -29,6 +29,7 @@ def serve(
     from hub.api.serve import PartnerEndpoints
     from hub.bus.service import WorkerThread
     from hub.bus.supervisor import WorkerProcesses, endpoint_env
+    from hub.metrics import share_counters_with_children
     from hub.runtime import build_runtime
 
     settings = load_settings()
@@ -42,7 +43,10 @@ def serve(
         children = None
         if worker is None:
             WorkerThread.declare_topology(runtime)
-            children = WorkerProcesses(workers, endpoint_env(runtime.endpoints), log_level)
+            # Counters live in the children: they write them where /metrics here reads them.
+            shared = share_counters_with_children(settings.data_dir / "metrics")
+            child_env = endpoint_env(runtime.endpoints) | shared
+            children = WorkerProcesses(workers, child_env, log_level)
             children.start()
         for name, running in runtime.simulators.items():
             console.print(f"simulator {name}: {running.server.url}", highlight=False)

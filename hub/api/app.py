@@ -11,6 +11,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.gate import PartnerGate
+from hub.api.health import health_router
 from hub.api.limits import BodySizeLimit, RequestTimeout
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
 from hub.api.problems import install_problem_handlers, problem_components
@@ -45,6 +46,7 @@ class ApiServices:
     pushes: PushService
     contracts: ContractRegistry
     settings: Settings
+    sessions: sessionmaker[Session] | None = None  # for /readyz and /metrics
 
 
 def build_services(
@@ -66,6 +68,7 @@ def build_services(
         pushes=PushService(sessions, contracts, publisher),
         contracts=contracts,
         settings=settings,
+        sessions=sessions,
     )
 
 
@@ -92,6 +95,9 @@ def create_app(services: ApiServices) -> FastAPI:
     @app.get("/healthz", tags=["health"], summary="The process is alive")
     def healthz() -> dict[str, str]:
         return {"status": "alive"}
+
+    if services.sessions is not None:
+        app.include_router(health_router(services.sessions, settings.resolved_broker_url))
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -17,6 +17,7 @@ import time
 import structlog
 
 from hub.connectors import Endpoint
+from hub.metrics import forget_child
 
 log = structlog.get_logger("hub.supervisor")
 
@@ -59,6 +60,7 @@ class WorkerProcesses:
             code = child.poll()
             if code is not None:
                 log.warning("worker.restarted", pid=child.pid, exit_code=code)
+                forget_child(child.pid)
                 self._children[index] = self._spawn()
                 self.restarts += 1
 
@@ -73,3 +75,4 @@ class WorkerProcesses:
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
+            forget_child(child.pid)

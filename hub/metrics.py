@@ -1,0 +1,237 @@
+"""Prometheus metrics: counters moved by one cheap call at the pipeline, gateway and ladder,
+and gauges about shared state (outbox, queue, circuits) read from the store and broker only
+when Prometheus scrapes.
+
+Counters live in the process that moves them (see docs/OPERATIONS.md, "Metrics"); the scrape
+time gauges read shared state, so any hub process serving /metrics reports them correctly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.bus.probe import inbound_depth
+from hub.errors import (
+    AgencyError,
+    Forbidden,
+    TransientAgencyError,
+    Unauthorised,
+)
+from hub.store.tables import AgencyCircuit, OutboxEvent
+
+log = structlog.get_logger("hub.metrics")
+
+MAX_MESSAGE_TYPES = 200  # past this, new types count as "other": senders cannot blow up labels
+# Only for the metric label (retry decisions never read text): the connectors' HTTP verdicts.
+_AUTH_HINTS = ("credentials refused", "authentication failed", "HTTP 401", "HTTP 403")
+_RATE = "HTTP 429"
+CIRCUIT_VALUES = {"closed": 0.0, "half-open": 1.0, "open": 2.0}
+
+MESSAGES = Counter(
+    "hub_messages_total", "Deliveries handled, by message type and outcome.", ["type", "outcome"]
+)
+DEAD_LETTERS = Counter(
+    "hub_dead_letters_total", "Messages that ran out of the retry ladder (dead).", ["type"]
+)
+AGENCY_CALLS = Histogram(
+    "hub_agency_call_seconds",
+    "Latency of each agency call attempt; error_source says what went wrong, if anything.",
+    ["agency", "operation", "error_source"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+RETRIES = Counter(
+    "hub_retries_scheduled_total", "Ladder redeliveries scheduled, by agency.", ["agency"]
+)
+
+_message_children: dict[tuple[str, str], Counter] = {}
+_dead_children: dict[str, Counter] = {}
+_call_children: dict[tuple[str, str, str], Histogram] = {}
+_retry_children: dict[str, Counter] = {}
+
+
+def _bounded_type(message_type: str) -> str:
+    known = {t for t, _ in _message_children}
+    if message_type in known or len(known) < MAX_MESSAGE_TYPES:
+        return message_type
+    return "other"
+
+
+def count_message(message_type: str, outcome: str) -> None:
+    """One handled delivery; a dead one also counts as a dead letter."""
+    key = (message_type, outcome)
+    child = _message_children.get(key)
+    if child is None:
+        key = (_bounded_type(message_type), outcome)
+        child = _message_children.setdefault(key, MESSAGES.labels(*key))
+    child.inc()
+    if outcome == "dead":
+        dead = _dead_children.get(key[0])
+        if dead is None:
+            dead = _dead_children.setdefault(key[0], DEAD_LETTERS.labels(key[0]))
+        dead.inc()
+
+
+def count_retry(agency: str) -> None:
+    """One redelivery scheduled on the retry ladder because of `agency`."""
+    child = _retry_children.get(agency)
+    if child is None:
+        child = _retry_children.setdefault(agency, RETRIES.labels(agency))
+    child.inc()
+
+
+def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(5):  # bounded walk down the cause/context chain
+        if seen is None:
+            return False
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def error_source(outcome: str, exc: BaseException | None) -> str:
+    """none, agency, timeout, contract, auth, rate-limit or circuit: a small fixed set."""
+    if outcome == "ok":
+        return "none"
+    if outcome == "circuit-open":
+        return "circuit"
+    if outcome == "contract-violation":
+        return "contract"
+    if exc is None:
+        return "agency"
+    if _caused_by(exc, (TimeoutError,)) or any(
+        "Timeout" in type(e).__name__ for e in (exc.__cause__, exc.__context__) if e is not None
+    ):
+        return "timeout"
+    reason = exc.reason if isinstance(exc, AgencyError) else ""
+    if _caused_by(exc, (Unauthorised, Forbidden)) or any(h in reason for h in _AUTH_HINTS):
+        return "auth"
+    if isinstance(exc, TransientAgencyError) and (exc.retry_after is not None or _RATE in reason):
+        return "rate-limit"  # the agency asked us to back off (429, or 503 with Retry-After)
+    return "agency"
+
+
+def observe_agency_call(
+    agency: str, operation: str, outcome: str, seconds: float, exc: BaseException | None
+) -> None:
+    """One attempt at an agency operation."""
+    key = (agency, operation, error_source(outcome, exc))
+    child = _call_children.get(key)
+    if child is None:
+        child = _call_children.setdefault(key, AGENCY_CALLS.labels(*key))
+    child.observe(seconds)
+
+
+def oldest_unsent_age_s(sessions: sessionmaker[Session]) -> float:
+    """Age of the oldest outbox row the relay has not published yet; 0 when all are sent."""
+    with sessions() as session:
+        oldest = session.scalar(
+            select(func.min(OutboxEvent.created_at)).where(OutboxEvent.sent_at.is_(None))
+        )
+    if oldest is None:
+        return 0.0
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    return max((datetime.now(UTC) - oldest).total_seconds(), 0.0)
+
+
+def circuit_states(sessions: sessionmaker[Session]) -> dict[str, str]:
+    """Last known circuit state per agency, as the workers wrote it to the store."""
+    with sessions() as session:
+        return {row.agency: row.state for row in session.scalars(select(AgencyCircuit))}
+
+
+class SharedStateCollector(Collector):
+    """Gauges read at scrape time; a failed read reports -1 (or nothing) and never raises."""
+
+    def __init__(self, sessions: sessionmaker[Session], broker_url: str) -> None:
+        self._sessions = sessions
+        self._broker_url = broker_url
+
+    def collect(self) -> Iterator[Metric]:
+        outbox = GaugeMetricFamily(
+            "hub_outbox_lag_seconds", "Age of the oldest unpublished outbox row (-1: unknown)."
+        )
+        queue = GaugeMetricFamily(
+            "hub_queue_lag_messages", "Messages waiting in hub.inbound (-1: broker unreachable)."
+        )
+        circuits = GaugeMetricFamily(
+            "hub_circuit_state",
+            "Circuit per agency: 0 closed, 1 half-open, 2 open (last state a worker stored).",
+            labels=["agency"],
+        )
+        try:
+            outbox.add_metric([], oldest_unsent_age_s(self._sessions))
+        except Exception:
+            log.warning("metrics.outbox_unreadable")
+            outbox.add_metric([], -1.0)
+        try:
+            queue.add_metric([], float(inbound_depth(self._broker_url)))
+        except Exception:
+            log.warning("metrics.queue_unreadable")
+            queue.add_metric([], -1.0)
+        try:
+            for agency, state in circuit_states(self._sessions).items():
+                circuits.add_metric([agency], CIRCUIT_VALUES.get(state, 2.0))
+        except Exception:
+            log.warning("metrics.circuits_unreadable")
+        yield from (outbox, queue, circuits)
+
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own switch, read at import
+
+
+def share_counters_with_children(directory: Path) -> dict[str, str]:
+    """`hub serve --workers N`: start an empty folder where the worker children write their
+    counters, point this process's /metrics at it; returns the children's environment."""
+    shutil.rmtree(directory, ignore_errors=True)  # counts of an earlier run must not add up
+    directory.mkdir(parents=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
+    return {MULTIPROC_ENV: str(directory)}
+
+
+def forget_child(pid: int) -> None:
+    """A worker child has exited: its counts stay, its live gauges go."""
+    directory = os.environ.get(MULTIPROC_ENV)
+    if directory:
+        multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+
+
+def _counters() -> bytes:
+    directory = os.environ.get(MULTIPROC_ENV)
+    if not directory:
+        return generate_latest(REGISTRY)
+    merged = CollectorRegistry()
+    multiprocess.MultiProcessCollector(merged, path=directory)  # type: ignore[no-untyped-call]
+    return generate_latest(merged)
+
+
+def exposition(collector: SharedStateCollector | None) -> bytes:
+    """The counters (this process's, or every worker child's summed) followed by the
+    shared-state gauges, in the text format."""
+    text = _counters()
+    if collector is not None:
+        shared = CollectorRegistry(auto_describe=False)
+        shared.register(collector)
+        text += generate_latest(shared)
+    return text
