@@ -8,9 +8,6 @@ the fault mode. Subclasses supply only their operations and their data.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -18,11 +15,11 @@ from lxml import etree
 from lxml.builder import ElementMaker
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from hub.connectors import CORRELATION_HEADER, FAULT_MODES
+from connectors.faults import FaultSwitch
 from hub.soap import (
     CONTENT_TYPE,
     Handler,
@@ -53,7 +50,7 @@ def _service_addresses(root: etree._Element) -> dict[str, str]:
     return found
 
 
-class SoapAgencySimulator:
+class SoapAgencySimulator(FaultSwitch):
     """The shared half of a SOAP agency simulator; subclasses implement `operations`."""
 
     def __init__(
@@ -69,17 +66,13 @@ class SoapAgencySimulator:
         latency_s: float,
         stall_s: float,
     ) -> None:
-        self.latency_s = latency_s
-        self.stall_s = stall_s
+        super().__init__(latency_s, stall_s)
         self.E = ElementMaker(namespace=namespace, nsmap={prefix: namespace})
         self._wsdl_path = wsdl_path
         self._xsd_path = xsd_path
         self._service_name = service_name
         self._unavailable = unavailable
         self._credentials = dict(credentials)
-        self._fault = "none"
-        # The X-Correlation-ID of recent calls, so tests can see the case travel to the agency.
-        self.seen_correlation_ids: deque[str] = deque(maxlen=1000)
         self._schema = load_schema(xsd_path)
         self._endpoint = SoapEndpoint(self.operations(), self._authenticate)
         self._app = Starlette(
@@ -101,16 +94,6 @@ class SoapAgencySimulator:
     def credentials(self) -> Mapping[str, str]:
         """What a client must send as its UsernameToken (`username`, `password`)."""
         return dict(self._credentials)
-
-    @property
-    def fault(self) -> str:
-        return self._fault
-
-    def set_fault(self, mode: str) -> None:
-        """Switch the fault mode for every following request (thread-safe: one assignment)."""
-        if mode not in FAULT_MODES:
-            raise ValueError(f"unknown fault mode {mode!r}; one of {', '.join(FAULT_MODES)}")
-        self._fault = mode
 
     def service_fault(self, code: str, message: str) -> etree._Element:
         """The ServiceFault detail the WSDL declares for every operation."""
@@ -138,39 +121,13 @@ class SoapAgencySimulator:
             message.header, self._credentials["username"], self._credentials["password"]
         )
 
-    async def _stall(self, request: Request) -> None:
-        """Hold the request without answering, until the caller gives up or `stall_s` passes;
-        waiting on the disconnect lets the server stop promptly after the client's timeout."""
-
-        async def until_disconnect() -> None:
-            while (await request.receive())["type"] != "http.disconnect":
-                pass
-
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(until_disconnect(), self.stall_s)
-
-    async def _transport_fault(self, request: Request) -> Response | None:
-        """The faults that strike before the service reads the request (network, gateway)."""
-        mode = self._fault
-        if mode == "latency":
-            await asyncio.sleep(self.latency_s)
-        elif mode == "timeout":
-            await self._stall(request)
-            return Response(status_code=504)
-        elif mode == "outage":
-            return Response(status_code=503)
-        elif mode == "rate-limit":
-            return Response("rate limit exceeded", status_code=429, headers={"Retry-After": "1"})
-        return None
-
     async def _root(self, request: Request) -> Response:
         refused = await self._transport_fault(request)
         if refused is not None:
             return refused
         if request.method == "GET":
             return self._publish(request)
-        if CORRELATION_HEADER.lower() in request.headers:
-            self.seen_correlation_ids.append(request.headers[CORRELATION_HEADER.lower()])
+        self.note_correlation(request)
         if self._fault == "error":
             detail = self.service_fault(
                 "BACKEND_UNAVAILABLE", f"{self._unavailable} is not answering"
@@ -208,15 +165,3 @@ class SoapAgencySimulator:
             if name != self._service_name and node is not None and name in placeholders:
                 node.set("location", placeholders[name])
         return etree.tostring(published, xml_declaration=True, encoding="utf-8")
-
-    async def _fault_admin(self, request: Request) -> Response:
-        """GET: the current mode. POST {"mode": ...}: switch it (400 names the valid modes)."""
-        if request.method == "POST":
-            try:
-                payload = await request.json()
-                self.set_fault(str(payload["mode"]))
-            except (ValueError, KeyError, TypeError):
-                return JSONResponse(
-                    {"error": 'send {"mode": MODE}', "modes": list(FAULT_MODES)}, status_code=400
-                )
-        return JSONResponse({"mode": self._fault})

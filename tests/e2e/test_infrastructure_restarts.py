@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from connectors.rop import data as rop_register
 from hub.store.engine import make_engine
 from hub.store.tables import ParkingPermit
-from tests.conftest import reachable
+from tests.conftest import reachable, unavailable
 from tests.e2e.harness import HubProcess, MunicipalBackend, hub_env
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +34,7 @@ def _wait_for_port(port: int, timeout_s: float = 90) -> None:
 def restart_rabbitmq() -> None:
     ctl = shutil.which("rabbitmqctl")
     if ctl is None:
-        pytest.skip("rabbitmqctl is not on PATH; cannot restart RabbitMQ")
+        unavailable("rabbitmqctl is not on PATH; cannot restart RabbitMQ")
     subprocess.run([ctl, "stop_app"], check=True, capture_output=True, timeout=120)
     subprocess.run([ctl, "start_app"], check=True, capture_output=True, timeout=120)
     subprocess.run([ctl, "await_startup"], check=True, capture_output=True, timeout=120)
@@ -45,7 +45,7 @@ def restart_postgres() -> None:
     ctl = shutil.which("pg_ctlcluster")
     versions = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").exists() else []
     if ctl is None or not versions:
-        pytest.skip("pg_ctlcluster is not available; cannot restart PostgreSQL")
+        unavailable("pg_ctlcluster is not available; cannot restart PostgreSQL")
     subprocess.run(
         [ctl, "--skip-systemctl-redirect", versions[-1].name, "main", "restart"],
         check=True,
