@@ -55,6 +55,11 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="record the hub workers with py-spy during the burst (slows them)",
     )
+    parser.add_argument(
+        "--profile-cpu",
+        action="store_true",
+        help="with --profile: sample running threads only, to see where the CPU goes",
+    )
     parser.add_argument("--output", type=Path, default=Path("bench/results/latest.json"))
     return parser.parse_args()
 
@@ -71,6 +76,7 @@ def main() -> None:
         paced_messages=args.paced_messages or max(50, args.messages // 4),
         memory_messages=args.memory_messages,
         profile_dir=out_dir if args.profile else None,
+        profile_cpu=args.profile_cpu,
     )
     wanted = [r.strip() for r in args.rows.split(",") if r.strip()]
     missing = services.unreachable_reason()

@@ -32,6 +32,7 @@ class Sizes:
     paced_messages: int
     memory_messages: int
     profile_dir: Path | None
+    profile_cpu: bool = False  # record running threads only (where the CPU goes), not waits
 
 
 @dataclass
@@ -92,7 +93,7 @@ def measure(
     profiler = None
     if sizes.profile_dir is not None:
         out = sizes.profile_dir / f"profile-{slug(row.name)}.txt"
-        profiler = processes.Profiler(pids[0], out, idle=profile_idle)
+        profiler = processes.Profiler(pids[0], out, idle=profile_idle and not sizes.profile_cpu)
         row.profile = str(out)
     timeout = max(120.0, sizes.messages / 5)
     row.throughput = burst(send, parking_requests(sizes.messages, f"B{tag}"), collector, timeout)

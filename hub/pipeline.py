@@ -1,11 +1,15 @@
 """What the hub does with one inbound message, independent of the broker that brought it:
-decode, validate, register in the inbox, run the flow, and commit the outcome atomically."""
+decode, validate, let it through the inbox, ask the agencies, and commit the outcome atomically.
+
+The store is synchronous (SQLAlchemy sessions); its transactions run in the event loop's
+executor so that several deliveries can be in flight on one loop, their agency calls and
+their store round trips overlapping.
+"""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from enum import StrEnum
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import structlog
@@ -15,14 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.connectors import CallContext
 from hub.contracts import ContractRegistry, UnknownContract
-from hub.envelope import (
-    CloudEvent,
-    body_digest,
-    body_to_text,
-    derived_id,
-    new_event,
-    parse_event,
-)
+from hub.envelope import CloudEvent, parse_event
 from hub.errors import (
     AgencyError,
     CircuitOpen,
@@ -31,39 +28,29 @@ from hub.errors import (
     TransientAgencyError,
     UnknownMessageType,
 )
-from hub.flows import Agencies, FlowRegistry, Results
+from hub.flows import Agencies, Flow, FlowRegistry, Results
 from hub.gateway import AgencyGateway, CallLog
+from hub.handled import Handled, Outcome
+from hub.inbox import Delivery, Inbox
 from hub.metrics import count_message, count_retry
 from hub.observability import bind_case, unbind_case
+from hub.rejection import REJECTED_TYPE, Rejections
 from hub.replay.marker import ReplayMarker
-from hub.store.tables import Message, MessageStatus, OutboxEvent
+from hub.store.tables import Message, MessageStatus
 from hub.store.uow import UnitOfWork
 
+__all__ = ["REJECTED_TYPE", "Handled", "Outcome", "Pipeline"]
+
 log = structlog.get_logger("hub.pipeline")
-REJECTED_TYPE = "hub.message.rejected"
-
-
-class Outcome(StrEnum):
-    DONE = "done"
-    DUPLICATE = "duplicate"
-    REJECTED = "rejected"
-    RETRY = "retry"
-    FAILED = "failed"
-    DEAD = "dead"
-
-
-@dataclass
-class Handled:
-    """What became of one delivery, and what the bus must do next."""
-
-    outcome: Outcome
-    message_id: str
-    emitted: list[OutboxEvent] = field(default_factory=list)
-    retry_in_s: float | None = None
+_OUTCOME_OF_STATUS = {
+    MessageStatus.RETRYING: Outcome.RETRY,
+    MessageStatus.DEAD: Outcome.DEAD,
+    MessageStatus.FAILED: Outcome.FAILED,
+}
 
 
 class Pipeline:
-    """The hub's core service: one call of `handle` per delivery."""
+    """The hub's core service: one call of `handle` per delivery; calls may overlap."""
 
     def __init__(
         self,
@@ -78,119 +65,107 @@ class Pipeline:
         self._flows = flows
         self._gateway = gateway
         self._retry_delays_s = retry_delays_s
+        self._inbox = Inbox(sessions)
+        self._rejections = Rejections(sessions, contracts)
 
-    async def handle(self, body: bytes, replay: ReplayMarker | None = None) -> Handled:
-        """`replay` marks a delivery an operator re-drove; its history and audit say so."""
+    async def handle(
+        self, body: bytes, replay: ReplayMarker | None = None, *, redelivered: bool = False
+    ) -> Handled:
+        """`replay` marks a delivery an operator re-drove; its history and audit say so.
+        `redelivered` is the broker's flag: the delivery may have been handled in part."""
         try:
             event = parse_event(body)
         except EnvelopeError as exc:
-            handled = self._reject_undecodable(body, exc)
+            handled = await asyncio.to_thread(self._rejections.reject_undecodable, body, exc)
             count_message("undecodable", handled.outcome)
             return handled
         bind_case(event.correlation, event.id, type=event.type)
         try:
-            handled = await self._handle_event(event, body, replay)
+            handled = await self._handle_event(event, body, replay, redelivered)
         finally:
             unbind_case()
         count_message(event.type, handled.outcome)
         return handled
 
     async def _handle_event(
-        self, event: CloudEvent, body: bytes, replay: ReplayMarker | None = None
+        self, event: CloudEvent, body: bytes, replay: ReplayMarker | None, redelivered: bool
     ) -> Handled:
         try:
             flow = self._flows.for_type(event.type)
             contract = self._contracts.for_event(event.type, event.dataschema)
         except (UnknownMessageType, UnknownContract) as exc:
             field_name = "type" if isinstance(exc, UnknownMessageType) else "dataschema"
-            return self._reject(event, body, "unknown-type", [FieldError(field_name, str(exc))])
+            errors = [FieldError(field_name, str(exc))]
+            return await asyncio.to_thread(
+                self._rejections.reject, event, body, "unknown-type", errors
+            )
         errors = [
             FieldError(f"data.{e.field}" if e.field != "(root)" else "data", e.message)
             for e in self._contracts.errors(contract.id, event.data)
         ]
         if errors:
-            return self._reject(event, body, "contract", errors)
-        delivery = self._receive(event, body, contract.id, replay)
+            return await asyncio.to_thread(self._rejections.reject, event, body, "contract", errors)
+        delivery = await asyncio.to_thread(
+            self._inbox.receive, event, body, contract.id, replay, redelivered
+        )
         if delivery is None:
             log.info("message.duplicate")
             return Handled(Outcome.DUPLICATE, event.id)
-        attempt, ladder_step = delivery
         calls = CallLog()
-        ctx = CallContext(event.correlation, event.id, attempt)
+        ctx = CallContext(event.correlation, event.id, delivery.attempt)
         try:
             facts = await flow.gather(event, Agencies(self._gateway, ctx, calls))
         except TransientAgencyError as exc:
-            return self._retry_or_dead(event, attempt, exc, calls, ladder_step)
+            return await asyncio.to_thread(self._retry_or_dead, event, delivery, exc, calls)
         except AgencyError as exc:
-            return self._settle_failure(event, attempt, exc, calls, MessageStatus.FAILED)
-        with self._uow(event) as uow:
-            if not self._claim_final(uow, event.id, MessageStatus.DONE, agency=calls.agencies):
+            return await asyncio.to_thread(
+                self._settle_failure, event, delivery, exc, calls, MessageStatus.FAILED
+            )
+        return await asyncio.to_thread(self._complete, event, delivery, flow, facts, calls)
+
+    def _complete(
+        self,
+        event: CloudEvent,
+        delivery: Delivery,
+        flow: Flow,
+        facts: dict[str, Any],
+        calls: CallLog,
+    ) -> Handled:
+        def work(uow: UnitOfWork) -> Handled:
+            if not self._inbox.claim(uow, event.id, MessageStatus.DONE, agency=calls.agencies):
                 log.info("message.duplicate", detail="completed by another delivery")
                 return Handled(Outcome.DUPLICATE, event.id)
             self._audit_calls(uow, calls)
             flow.apply(event, facts, uow, Results(self._contracts, event))
             uow.audit("message.done", type=event.type)
-            uow.history(event.id, MessageStatus.DONE, attempt)
+            uow.history(event.id, MessageStatus.DONE, delivery.attempt)
             uow.commit()
-        log.info("message.done", attempt=attempt)
-        return Handled(Outcome.DONE, event.id, uow.emitted)
+            return Handled(Outcome.DONE, event.id, uow.emitted)
 
-    def _uow(self, event: CloudEvent) -> UnitOfWork:
-        return UnitOfWork(self._sessions, correlationid=event.correlation, message_id=event.id)
+        handled = self._outcome_transaction(event, delivery, work)
+        if handled.outcome is Outcome.DONE:
+            log.info("message.done", attempt=delivery.attempt)
+        return handled
 
-    def _receive(
-        self, event: CloudEvent, body: bytes, contract_id: str, replay: ReplayMarker | None = None
-    ) -> tuple[int, int] | None:
-        """Register the delivery in the inbox: (attempt, step on the retry ladder, counted from
-        the last replay); None when the message already has its outcome."""
-        for _ in range(2):
+    def _outcome_transaction(
+        self, event: CloudEvent, delivery: Delivery, work: Callable[[UnitOfWork], Handled]
+    ) -> Handled:
+        """Run `work` in the transaction that settles the message; a first-seen message gets
+        its inbox row there too. If a competing delivery wrote that row meanwhile, the work
+        runs again against it, and the row's guard decides which outcome stands."""
+        register = not delivery.registered
+        while True:
             try:
-                with self._uow(event) as uow:
-                    row = uow.session.get(Message, event.id, with_for_update=True)
-                    if row is not None and row.status in MessageStatus.FINAL:
-                        return None
-                    if row is None:
-                        row = Message(
-                            id=event.id,
-                            type=event.type,
-                            source=event.source,
-                            correlationid=event.correlation,
-                            causationid=event.causationid,
-                            status=MessageStatus.PENDING,
-                            attempts=0,
-                            envelope=body_to_text(body),
-                        )
-                        uow.session.add(row)
-                        uow.audit("message.received", type=event.type, source=event.source)
-                        uow.audit("message.validated", contract=contract_id)
-                    row.attempts += 1
-                    row.status = MessageStatus.PENDING
-                    replayed = {"replay": replay.as_detail()} if replay else {}
-                    uow.history(event.id, MessageStatus.PENDING, row.attempts, **replayed)
-                    if replay is not None:
-                        uow.audit("replay.delivered", attempt=row.attempts, **replay.as_detail())
-                    delivery = (row.attempts, row.attempts - (row.ladder_base or 0))
-                    uow.commit()
-                    return delivery
+                with UnitOfWork(
+                    self._sessions, correlationid=event.correlation, message_id=event.id
+                ) as uow:
+                    if register:
+                        self._inbox.register(uow, event, delivery)
+                    return work(uow)
             except IntegrityError:
-                continue  # a competing worker inserted it first; read it again
-        raise RuntimeError(f"could not register message {event.id}")
-
-    def _claim_final(
-        self,
-        uow: UnitOfWork,
-        message_id: str,
-        status: str,
-        agency: list[str],
-        last_error: str | None = None,
-    ) -> bool:
-        """Move the message to a final or waiting state unless another delivery finished it."""
-        result = uow.session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.status.not_in(MessageStatus.FINAL))
-            .values(status=status, agency=",".join(agency)[:50] or None, last_error=last_error)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+                if not register:
+                    raise
+                register = False
 
     @staticmethod
     def _audit_calls(uow: UnitOfWork, calls: CallLog) -> None:
@@ -198,30 +173,24 @@ class Pipeline:
             uow.audit("agency.call", **record.as_detail())
 
     def _retry_or_dead(
-        self,
-        event: CloudEvent,
-        attempt: int,
-        exc: TransientAgencyError,
-        calls: CallLog,
-        ladder_step: int | None = None,
+        self, event: CloudEvent, delivery: Delivery, exc: TransientAgencyError, calls: CallLog
     ) -> Handled:
-        step = attempt if ladder_step is None else ladder_step  # fresh after a replay
         if isinstance(exc, CircuitOpen) and all(r.outcome == "circuit-open" for r in calls.records):
             # Nothing reached the agency: its circuit held the call back. Waiting for it uses
             # no step of the ladder (an outage of hours must not kill the case); the message
             # comes back when the circuit will let a trial call through.
             handled = self._settle_failure(
-                event, attempt, exc, calls, MessageStatus.RETRYING, count_attempt=False
+                event, delivery, exc, calls, MessageStatus.RETRYING, count_attempt=False
             )
             handled.retry_in_s = max(exc.retry_after or 0.0, 1.0)
             self._count_retry(handled, exc.agency)
             return handled
-        if step <= len(self._retry_delays_s):
-            handled = self._settle_failure(event, attempt, exc, calls, MessageStatus.RETRYING)
-            handled.retry_in_s = self._retry_delays_s[step - 1]
+        if delivery.ladder_step <= len(self._retry_delays_s):  # fresh after a replay
+            handled = self._settle_failure(event, delivery, exc, calls, MessageStatus.RETRYING)
+            handled.retry_in_s = self._retry_delays_s[delivery.ladder_step - 1]
             self._count_retry(handled, exc.agency)
             return handled
-        return self._settle_failure(event, attempt, exc, calls, MessageStatus.DEAD)
+        return self._settle_failure(event, delivery, exc, calls, MessageStatus.DEAD)
 
     @staticmethod
     def _count_retry(handled: Handled, agency: str) -> None:
@@ -231,20 +200,17 @@ class Pipeline:
     def _settle_failure(
         self,
         event: CloudEvent,
-        attempt: int,
+        delivery: Delivery,
         exc: AgencyError,
         calls: CallLog,
         status: str,
         *,
         count_attempt: bool = True,
     ) -> Handled:
-        outcome = {
-            MessageStatus.RETRYING: Outcome.RETRY,
-            MessageStatus.DEAD: Outcome.DEAD,
-            MessageStatus.FAILED: Outcome.FAILED,
-        }[status]
-        with self._uow(event) as uow:
-            if not self._claim_final(uow, event.id, status, [exc.agency], str(exc)):
+        attempt = delivery.attempt
+
+        def work(uow: UnitOfWork) -> Handled:
+            if not self._inbox.claim(uow, event.id, status, [exc.agency], str(exc)):
                 return Handled(Outcome.DUPLICATE, event.id)
             if not count_attempt:
                 uow.session.execute(
@@ -258,100 +224,9 @@ class Pipeline:
             )
             uow.history(event.id, status, attempt, error=str(exc), agency=exc.agency)
             uow.commit()
-        log.warning(f"message.{status}", attempt=attempt, error=str(exc))
-        return Handled(outcome, event.id)
+            return Handled(_OUTCOME_OF_STATUS[status], event.id)
 
-    def _reject(
-        self, event: CloudEvent, body: bytes, reason: str, errors: list[FieldError]
-    ) -> Handled:
-        return self._record_rejection(
-            message_id=event.id,
-            type_=event.type,
-            source=event.source,
-            correlationid=event.correlation,
-            causationid=event.causationid,
-            body=body,
-            reason=reason,
-            errors=errors,
-        )
-
-    def _reject_undecodable(self, body: bytes, exc: EnvelopeError) -> Handled:
-        raw: Any = None
-        try:
-            raw = json.loads(body)
-        except ValueError:
-            pass
-        given = raw.get("id") if isinstance(raw, dict) else None
-        type_ = raw.get("type") if isinstance(raw, dict) else None
-        message_id = (
-            given if isinstance(given, str) and 0 < len(given) <= 200 else body_digest(body)
-        )
-        correlation = raw.get("correlationid") if isinstance(raw, dict) else None
-        return self._record_rejection(
-            message_id=message_id,
-            type_=type_ if isinstance(type_, str) else None,
-            source=None,
-            correlationid=correlation if isinstance(correlation, str) else message_id,
-            causationid=None,
-            body=body,
-            reason="envelope",
-            errors=exc.errors,
-        )
-
-    def _record_rejection(
-        self,
-        *,
-        message_id: str,
-        type_: str | None,
-        source: str | None,
-        correlationid: str,
-        causationid: str | None,
-        body: bytes,
-        reason: str,
-        errors: list[FieldError],
-    ) -> Handled:
-        """Keep the message as rejected and answer with `hub.message.rejected`; change nothing."""
-        contract = self._contracts.latest(REJECTED_TYPE)
-        data = {
-            "rejected_id": message_id,
-            "rejected_type": type_,
-            "reason": reason,
-            "errors": [e.as_dict() for e in errors],
-        }
-        answer = new_event(
-            REJECTED_TYPE,
-            data,
-            dataschema=contract.id,
-            correlationid=correlationid,
-            causationid=message_id,
-            event_id=derived_id(message_id, REJECTED_TYPE),
-        )
-        uow = UnitOfWork(self._sessions, correlationid=correlationid, message_id=message_id)
-        try:
-            with uow:
-                if uow.session.get(Message, message_id) is not None:
-                    return Handled(Outcome.DUPLICATE, message_id)
-                uow.session.add(
-                    Message(
-                        id=message_id,
-                        type=type_,
-                        source=source,
-                        correlationid=correlationid,
-                        causationid=causationid,
-                        status=MessageStatus.REJECTED,
-                        attempts=1,
-                        last_error="; ".join(f"{e.field}: {e.message}" for e in errors)[:2000],
-                        envelope=body_to_text(body),
-                    )
-                )
-                uow.audit("message.received", type=type_, source=source)
-                uow.audit("message.rejected", reason=reason, errors=data["errors"])
-                uow.history(
-                    message_id, MessageStatus.REJECTED, 1, reason=reason, errors=data["errors"]
-                )
-                uow.emit(answer)
-                uow.commit()
-        except IntegrityError:
-            return Handled(Outcome.DUPLICATE, message_id)
-        log.warning("message.rejected", message_id=message_id, reason=reason, errors=data["errors"])
-        return Handled(Outcome.REJECTED, message_id, uow.emitted)
+        handled = self._outcome_transaction(event, delivery, work)
+        if handled.outcome is not Outcome.DUPLICATE:
+            log.warning(f"message.{status}", attempt=attempt, error=str(exc))
+        return handled

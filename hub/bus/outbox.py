@@ -1,8 +1,14 @@
 """The outbox relay: publishes committed results and marks them sent, so a crash between
-commit and publish delays a result but never loses it."""
+commit and publish delays a result but never loses it.
+
+Rows are marked sent in batches (`mark_sent`), not in a transaction per result: a row whose
+mark is lost to a crash is published again by the sweep with the same event id, which
+subscribers already recognise as a duplicate.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -18,17 +24,32 @@ log = structlog.get_logger("hub.outbox")
 
 
 class OutboxRelay:
+    """Thread-safe: workers' store threads publish, the consumer thread marks and sweeps."""
+
     def __init__(self, sessions: sessionmaker[Session], publisher: Publisher) -> None:
         self._sessions = sessions
         self._publisher = publisher
+        self._unmarked: list[str] = []
+        self._lock = threading.Lock()
 
-    def publish(self, rows: Sequence[OutboxEvent]) -> int:
-        """Publish these rows (just committed by a unit of work) and mark them sent."""
-        sent = []
+    def publish(self, rows: Sequence[OutboxEvent], *, mark_now: bool = True) -> int:
+        """Publish these rows (just committed by a unit of work) and mark them sent, now or,
+        with `mark_now=False`, at the next `mark_sent` (the worker's batched path)."""
         for row in rows:
             self._publisher.publish(row.body, exchange=row.exchange, routing_key=row.routing_key)
-            sent.append(row.id)
-        if sent:
+            with self._lock:
+                self._unmarked.append(row.id)
+        if mark_now:
+            self.mark_sent()
+        return len(rows)
+
+    def mark_sent(self) -> int:
+        """Record every result published since the last call as sent, in one transaction."""
+        with self._lock:
+            sent, self._unmarked = self._unmarked, []
+        if not sent:
+            return 0
+        try:
             with self._sessions.begin() as session:
                 session.connection(execution_options=WRITE_INTENT)
                 session.execute(
@@ -36,20 +57,34 @@ class OutboxRelay:
                     .where(OutboxEvent.id.in_(sent), OutboxEvent.sent_at.is_(None))
                     .values(sent_at=datetime.now(UTC))
                 )
+        except Exception:
+            with self._lock:  # try again next time; until then the sweep may publish twice
+                self._unmarked[:0] = sent
+            raise
         return len(sent)
+
+    def mark_sent_safely(self) -> None:
+        try:
+            self.mark_sent()
+        except Exception:  # the store may be down; the marks wait for the next call
+            log.exception("outbox.mark_failed")
 
     def sweep(self, older_than_s: float = 5.0, limit: int = 200) -> int:
         """Publish results left unsent by a crash (older than `older_than_s`)."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+        with self._lock:
+            pending = set(self._unmarked)
         with self._sessions() as session:
-            rows = list(
-                session.scalars(
+            rows = [
+                row
+                for row in session.scalars(
                     select(OutboxEvent)
                     .where(OutboxEvent.sent_at.is_(None), OutboxEvent.created_at <= cutoff)
                     .order_by(OutboxEvent.created_at)
                     .limit(limit)
                 )
-            )
+                if row.id not in pending  # published, only the mark is still to come
+            ]
         if rows:
             log.info("outbox.sweep", unsent=len(rows))
         return self.publish(rows)

@@ -3,11 +3,12 @@ connection would re-enter the consumer mid-wait (py-amqp drains the next deliver
 
 from __future__ import annotations
 
+import threading
 from types import TracebackType
 from typing import Any
 
 from kombu.connection import Connection
-from kombu.entity import Exchange
+from kombu.entity import Exchange, Queue
 from kombu.messaging import Producer
 
 from hub.bus.topology import CONTENT_TYPE, IN_EXCHANGE, OUT_EXCHANGE, is_amqp
@@ -16,12 +17,14 @@ RETRY_POLICY = {"max_retries": 5, "interval_start": 0.2, "interval_step": 0.5, "
 
 
 class Publisher:
-    """A confirmed, retrying producer for raw CloudEvent bytes."""
+    """A confirmed, retrying producer for raw CloudEvent bytes; one publish at a time, so
+    threads may share it (a kombu connection may not be used by two threads at once)."""
 
     def __init__(self, broker_url: str) -> None:
         options: dict[str, Any] = {"confirm_publish": True} if is_amqp(broker_url) else {}
         self._connection = Connection(broker_url, transport_options=options)
         self._producer: Producer | None = None
+        self._lock = threading.RLock()
 
     @property
     def producer(self) -> Producer:
@@ -41,6 +44,16 @@ class Publisher:
     ) -> None:
         """Send and (on RabbitMQ) wait for the broker's confirm; retries a lost connection."""
         raw = body.encode("utf-8") if isinstance(body, str) else body
+        with self._lock:
+            self._publish(raw, exchange, routing_key, headers)
+
+    def _publish(
+        self,
+        raw: bytes,
+        exchange: Exchange | str,
+        routing_key: str,
+        headers: dict[str, Any] | None,
+    ) -> None:
         self.producer.publish(
             raw,
             exchange=exchange,
@@ -52,6 +65,11 @@ class Publisher:
             retry=True,
             retry_policy=RETRY_POLICY,
         )
+
+    def declare(self, queue: Queue) -> None:
+        """Declare a queue on this connection (between publishes, never during one)."""
+        with self._lock:
+            queue.bind(self.producer.channel).queue_declare()
 
     def close(self) -> None:
         self._producer = None

@@ -21,15 +21,17 @@ class RedeliveryScheduler:
     def _delay_queue(self, delay_ms: int) -> str:
         name = f"{INBOUND_QUEUE_NAME}.delay.{delay_ms}"
         if name not in self._declared:
-            Queue(
-                name,
-                durable=True,
-                queue_arguments={
-                    "x-message-ttl": delay_ms,
-                    "x-dead-letter-exchange": "",
-                    "x-dead-letter-routing-key": INBOUND_QUEUE_NAME,
-                },
-            ).bind(self._publisher.producer.channel).queue_declare()
+            self._publisher.declare(
+                Queue(
+                    name,
+                    durable=True,
+                    queue_arguments={
+                        "x-message-ttl": delay_ms,
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": INBOUND_QUEUE_NAME,
+                    },
+                )
+            )
             self._declared.add(name)
         return name
 

@@ -1,4 +1,5 @@
-"""Run a worker (consumer, outbox relay, redelivery) in a background thread of this process."""
+"""Run a worker (consumer, outbox relay, redelivery) in background threads of this process:
+the consumer's, and the event loop's that handles its deliveries."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from hub.bus.outbox import OutboxRelay
 from hub.bus.publisher import Publisher
 from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import declare_topology
-from hub.bus.worker import Worker
+from hub.bus.worker import LoopThread, Worker
 from hub.runtime import HubRuntime
 
 
 class WorkerThread:
-    """A started worker; `stop()` finishes the delivery in hand, then returns."""
+    """A started worker; `stop()` lets the deliveries in flight finish, then returns."""
 
     def __init__(self, runtime: HubRuntime) -> None:
         self._stop = threading.Event()
@@ -30,6 +31,8 @@ class WorkerThread:
             stop=self._stop,
         )
         self._thread = threading.Thread(target=self.worker.run, name="hub-worker", daemon=True)
+        # One store thread per delivery in flight, and two for the relay and redelivery.
+        self._loop = LoopThread(runtime.loop, executor_threads=runtime.settings.prefetch + 2)
 
     @staticmethod
     def declare_topology(runtime: HubRuntime) -> None:
@@ -39,6 +42,7 @@ class WorkerThread:
 
     def start(self) -> WorkerThread:
         declare_topology(self.publisher.producer.channel, self._broker_url)
+        self._loop.start()
         self._thread.start()
         return self
 
@@ -47,7 +51,9 @@ class WorkerThread:
         return self._thread.is_alive()
 
     def stop(self, timeout_s: float = 10.0) -> None:
+        """Let the deliveries in flight finish (up to `timeout_s`), then stop."""
         self._stop.set()
         self._thread.join(timeout_s)
+        self._loop.stop()
         self.worker.close()
         self.publisher.close()

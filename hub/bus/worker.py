@@ -1,11 +1,22 @@
-"""The consuming side: kombu's ConsumerMixin (reconnects on broker loss) feeding each delivery
-to the pipeline, then publishing its results and acknowledging only after the commit."""
+"""The consuming side: kombu's ConsumerMixin (reconnects on broker loss) hands each delivery to
+the pipeline on the runtime's event loop, up to `prefetch` at once, and acknowledges each only
+after its outcome is committed and its results published (or, failing that, left to the
+outbox sweep).
+
+Threads: kombu's channel is used by this consumer thread alone (deliveries, acks, requeues);
+the pipeline runs on the loop's thread (`LoopThread`); results and redeliveries are published
+on a connection of their own, so waiting for a confirm never re-enters the consumer.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -17,12 +28,25 @@ from kombu.mixins import ConsumerMixin
 from hub.bus.outbox import OutboxRelay
 from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import inbound_queue
-from hub.pipeline import Outcome, Pipeline
+from hub.handled import Handled, Outcome
+from hub.pipeline import Pipeline
 from hub.replay.marker import ReplayMarker
 
 log = structlog.get_logger("hub.worker")
 SWEEP_EVERY_S = 5.0
+MARK_SENT_EVERY_S = 0.2
 CRASH_BACKOFF_S = 1.0
+# How long the consumer waits for the broker before it looks at finished deliveries again:
+# short while deliveries are in flight (their acks wait on it), long when idle.
+BUSY_WAIT_S = 0.005
+IDLE_WAIT_S = 1.0
+DRAIN_ON_STOP_S = 8.0
+
+
+@dataclass
+class _Finished:
+    message: KombuMessage
+    handled: Handled | None  # None: the delivery crashed (store down, or a bug)
 
 
 class Worker(ConsumerMixin):
@@ -47,8 +71,11 @@ class Worker(ConsumerMixin):
         self._redelivery = redelivery
         self._prefetch = prefetch
         self._stop = stop or threading.Event()
-        self._loop = loop  # the runtime's: agency clients live on it
+        self._loop = loop  # the runtime's, running in its own thread: agency clients live on it
+        self._in_flight = 0
+        self._finished: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
         self._last_sweep = 0.0
+        self._last_marks = 0.0
         self.handled = 0
 
     @property
@@ -69,9 +96,35 @@ class Worker(ConsumerMixin):
             )
         ]
 
+    def consume(  # type: ignore[override]
+        self, limit: int | None = None, timeout: float | None = None, **kwargs: Any
+    ) -> Iterator[None]:
+        """ConsumerMixin's loop, waiting briefly while deliveries are in flight so each is
+        acknowledged soon after it finishes; on stop, lets those in flight finish first."""
+        with self.consumer_context(**kwargs) as (conn, _channel, consumers):
+            while not self.should_stop:
+                self.on_iteration()
+                try:
+                    conn.drain_events(timeout=BUSY_WAIT_S if self._in_flight else IDLE_WAIT_S)
+                except TimeoutError:
+                    conn.heartbeat_check()
+                except OSError:
+                    if not self.should_stop:
+                        raise
+                else:
+                    yield
+            for consumer in consumers:
+                consumer.cancel()  # no new deliveries; the unstarted ones go back to the queue
+            self._settle_in_flight(DRAIN_ON_STOP_S)
+
     def on_iteration(self) -> None:
-        if time.monotonic() - self._last_sweep >= SWEEP_EVERY_S:
-            self._last_sweep = time.monotonic()
+        self._settle_finished()
+        now = time.monotonic()
+        if now - self._last_marks >= MARK_SENT_EVERY_S:
+            self._last_marks = now
+            self._relay.mark_sent_safely()
+        if now - self._last_sweep >= SWEEP_EVERY_S:
+            self._last_sweep = now
             try:
                 self._relay.sweep()
             except Exception:  # the store or broker may be down; the next sweep tries again
@@ -81,21 +134,100 @@ class Worker(ConsumerMixin):
         body = message.body if isinstance(message.body, bytes) else message.body.encode("utf-8")
         try:
             marker = ReplayMarker.from_headers(message.headers)  # set by `hub replay run`
-            handled = self._loop.run_until_complete(self._pipeline.handle(body, marker))
         except Exception:
-            # The store is unreachable or the hub has a bug: keep the message, slow down.
-            log.exception("delivery.crashed")
-            time.sleep(CRASH_BACKOFF_S)
-            message.requeue()
-            return
+            log.exception("delivery.bad_replay_marker")
+            marker = None
+        redelivered = bool(message.delivery_info.get("redelivered"))
+        self._in_flight += 1
+        future = asyncio.run_coroutine_threadsafe(
+            self._process(body, marker, redelivered), self._loop
+        )
+        future.add_done_callback(lambda done: self._finished.put(_outcome(message, done)))
+
+    async def _process(
+        self, body: bytes, marker: ReplayMarker | None, redelivered: bool
+    ) -> Handled:
+        """Handle one delivery, then do what must happen before it is acknowledged."""
+        handled = await self._pipeline.handle(body, marker, redelivered=redelivered)
         if handled.outcome is Outcome.RETRY and handled.retry_in_s is not None:
-            self._redelivery.schedule(body, handled.retry_in_s)
-        try:
-            self._relay.publish(handled.emitted)
-        except Exception:  # committed already: the sweep publishes it later
-            log.exception("outbox.publish_failed", message_id=handled.message_id)
-        message.ack()
-        self.handled += 1
+            await asyncio.to_thread(self._redelivery.schedule, body, handled.retry_in_s)
+        if handled.emitted:
+            try:
+                await asyncio.to_thread(self._relay.publish, handled.emitted, mark_now=False)
+            except Exception:  # committed already: the sweep publishes it later
+                log.exception("outbox.publish_failed", message_id=handled.message_id)
+        return handled
+
+    def _settle_finished(self) -> None:
+        """Acknowledge (or give back) the deliveries that finished; consumer thread only."""
+        while True:
+            try:
+                finished = self._finished.get_nowait()
+            except queue.Empty:
+                return
+            self._in_flight -= 1
+            try:
+                if finished.handled is None:
+                    time.sleep(CRASH_BACKOFF_S)  # keep the message, slow down
+                    finished.message.requeue()
+                    continue
+                finished.message.ack()
+            except Exception:
+                # The channel it came on is gone (broker restart): the broker gives the
+                # message again, and the inbox recognises it.
+                log.warning("delivery.ack_lost", exc_info=True)
+                continue
+            self.handled += 1
+
+    def _settle_in_flight(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._in_flight and time.monotonic() < deadline:
+            try:
+                finished = self._finished.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            self._finished.put(finished)
+            self._settle_finished()
+        if self._in_flight:
+            log.warning("worker.stopped_with_deliveries_in_flight", count=self._in_flight)
+        self._relay.mark_sent_safely()
 
     def close(self) -> None:
         self.connection.release()
+
+
+def _outcome(message: KombuMessage, done: Future[Handled]) -> _Finished:
+    if done.cancelled():
+        return _Finished(message, None)
+    exc = done.exception()
+    if exc is not None:
+        log.error("delivery.crashed", exc_info=exc)
+        return _Finished(message, None)
+    return _Finished(message, done.result())
+
+
+class LoopThread:
+    """Runs an asyncio loop in a thread of its own, so deliveries can be handed to it from
+    the consumer thread and overlap; store transactions go to the loop's executor."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, executor_threads: int) -> None:
+        self._loop = loop
+        self._loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=executor_threads, thread_name_prefix="hub-store")
+        )
+        self._thread = threading.Thread(target=self._run, name="hub-loop", daemon=True)
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+
+    def start(self) -> LoopThread:
+        self._thread.start()
+        return self
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop the loop (it stays open: the runtime closes its clients on it afterwards)."""
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout_s)
+

@@ -1,0 +1,130 @@
+"""The inbox: one row per message id, counting its deliveries and guarding its outcome, so a
+message redelivered, sent twice or taken by two workers has its effect once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.envelope import CloudEvent, body_to_text
+from hub.replay.marker import ReplayMarker
+from hub.store.tables import Message, MessageStatus
+from hub.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """A delivery the inbox let through: its attempt and its step on the retry ladder.
+
+    `registered` is False the first time a message is seen: its row is then written in the
+    same transaction as its outcome, saving a commit on the common path. A crash before that
+    commit leaves nothing behind; the broker redelivers (flagged redelivered), and a
+    redelivery is always registered before the agencies are asked, so it is counted.
+    """
+
+    attempt: int
+    ladder_step: int
+    registered: bool
+    contract_id: str
+    envelope: str
+
+
+class Inbox:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    def receive(
+        self,
+        event: CloudEvent,
+        body: bytes,
+        contract_id: str,
+        replay: ReplayMarker | None = None,
+        redelivered: bool = False,
+    ) -> Delivery | None:
+        """Let a delivery through, or None when its message already has its outcome."""
+        if replay is None and not redelivered:
+            with self._sessions() as session:
+                status = session.scalar(select(Message.status).where(Message.id == event.id))
+            if status is None:
+                return Delivery(1, 1, False, contract_id, body_to_text(body))
+            if status in MessageStatus.FINAL:
+                return None
+        return self._register_now(event, body, contract_id, replay)
+
+    def _register_now(
+        self, event: CloudEvent, body: bytes, contract_id: str, replay: ReplayMarker | None
+    ) -> Delivery | None:
+        """Count the delivery in a commit of its own, before any agency is asked."""
+        for _ in range(2):
+            try:
+                with UnitOfWork(
+                    self._sessions, correlationid=event.correlation, message_id=event.id
+                ) as uow:
+                    row = uow.session.get(Message, event.id, with_for_update=True)
+                    if row is not None and row.status in MessageStatus.FINAL:
+                        return None
+                    if row is None:
+                        row = self._add_row(uow, event, body_to_text(body), contract_id, 0)
+                    row.attempts += 1
+                    row.status = MessageStatus.PENDING
+                    replayed = {"replay": replay.as_detail()} if replay else {}
+                    uow.history(event.id, MessageStatus.PENDING, row.attempts, **replayed)
+                    if replay is not None:
+                        uow.audit("replay.delivered", attempt=row.attempts, **replay.as_detail())
+                    delivery = Delivery(
+                        row.attempts,
+                        row.attempts - (row.ladder_base or 0),
+                        True,
+                        contract_id,
+                        row.envelope,
+                    )
+                    uow.commit()
+                    return delivery
+            except IntegrityError:
+                continue  # a competing worker inserted it first; read it again
+        raise RuntimeError(f"could not register message {event.id}")
+
+    def register(self, uow: UnitOfWork, event: CloudEvent, delivery: Delivery) -> None:
+        """Write a first-seen message's row inside its outcome's transaction. Raises
+        IntegrityError when a competing delivery wrote it first."""
+        self._add_row(uow, event, delivery.envelope, delivery.contract_id, delivery.attempt)
+        uow.history(event.id, MessageStatus.PENDING, delivery.attempt)
+        uow.session.flush()
+
+    @staticmethod
+    def _add_row(
+        uow: UnitOfWork, event: CloudEvent, envelope: str, contract_id: str, attempts: int
+    ) -> Message:
+        row = Message(
+            id=event.id,
+            type=event.type,
+            source=event.source,
+            correlationid=event.correlation,
+            causationid=event.causationid,
+            status=MessageStatus.PENDING,
+            attempts=attempts,
+            envelope=envelope,
+        )
+        uow.session.add(row)
+        uow.audit("message.received", type=event.type, source=event.source)
+        uow.audit("message.validated", contract=contract_id)
+        return row
+
+    @staticmethod
+    def claim(
+        uow: UnitOfWork,
+        message_id: str,
+        status: str,
+        agency: list[str],
+        last_error: str | None = None,
+    ) -> bool:
+        """Move the message to a final or waiting state unless another delivery finished it."""
+        result = uow.session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.status.not_in(MessageStatus.FINAL))
+            .values(status=status, agency=",".join(agency)[:50] or None, last_error=last_error)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,124 @@
+"""Invalid input: keep the message as rejected, answer with `hub.message.rejected` naming each
+failing field, and change nothing else."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.contracts import ContractRegistry
+from hub.envelope import CloudEvent, body_digest, body_to_text, derived_id, new_event
+from hub.errors import EnvelopeError, FieldError
+from hub.handled import Handled, Outcome
+from hub.store.tables import Message, MessageStatus
+from hub.store.uow import UnitOfWork
+
+log = structlog.get_logger("hub.pipeline")
+REJECTED_TYPE = "hub.message.rejected"
+
+
+class Rejections:
+    def __init__(self, sessions: sessionmaker[Session], contracts: ContractRegistry) -> None:
+        self._sessions = sessions
+        self._contracts = contracts
+
+    def reject(
+        self, event: CloudEvent, body: bytes, reason: str, errors: list[FieldError]
+    ) -> Handled:
+        """A well-formed envelope whose type, schema or data the hub refuses."""
+        return self._record(
+            message_id=event.id,
+            type_=event.type,
+            source=event.source,
+            correlationid=event.correlation,
+            causationid=event.causationid,
+            body=body,
+            reason=reason,
+            errors=errors,
+        )
+
+    def reject_undecodable(self, body: bytes, exc: EnvelopeError) -> Handled:
+        """A body that is not a CloudEvent: keyed by its own id when it has a usable one,
+        else by the digest of its bytes, so sending it twice is still one rejection."""
+        raw: Any = None
+        try:
+            raw = json.loads(body)
+        except ValueError:
+            pass
+        given = raw.get("id") if isinstance(raw, dict) else None
+        type_ = raw.get("type") if isinstance(raw, dict) else None
+        message_id = (
+            given if isinstance(given, str) and 0 < len(given) <= 200 else body_digest(body)
+        )
+        correlation = raw.get("correlationid") if isinstance(raw, dict) else None
+        return self._record(
+            message_id=message_id,
+            type_=type_ if isinstance(type_, str) else None,
+            source=None,
+            correlationid=correlation if isinstance(correlation, str) else message_id,
+            causationid=None,
+            body=body,
+            reason="envelope",
+            errors=exc.errors,
+        )
+
+    def _record(
+        self,
+        *,
+        message_id: str,
+        type_: str | None,
+        source: str | None,
+        correlationid: str,
+        causationid: str | None,
+        body: bytes,
+        reason: str,
+        errors: list[FieldError],
+    ) -> Handled:
+        contract = self._contracts.latest(REJECTED_TYPE)
+        data = {
+            "rejected_id": message_id,
+            "rejected_type": type_,
+            "reason": reason,
+            "errors": [e.as_dict() for e in errors],
+        }
+        answer = new_event(
+            REJECTED_TYPE,
+            data,
+            dataschema=contract.id,
+            correlationid=correlationid,
+            causationid=message_id,
+            event_id=derived_id(message_id, REJECTED_TYPE),
+        )
+        uow = UnitOfWork(self._sessions, correlationid=correlationid, message_id=message_id)
+        try:
+            with uow:
+                if uow.session.get(Message, message_id) is not None:
+                    return Handled(Outcome.DUPLICATE, message_id)
+                uow.session.add(
+                    Message(
+                        id=message_id,
+                        type=type_,
+                        source=source,
+                        correlationid=correlationid,
+                        causationid=causationid,
+                        status=MessageStatus.REJECTED,
+                        attempts=1,
+                        last_error="; ".join(f"{e.field}: {e.message}" for e in errors)[:2000],
+                        envelope=body_to_text(body),
+                    )
+                )
+                uow.audit("message.received", type=type_, source=source)
+                uow.audit("message.rejected", reason=reason, errors=data["errors"])
+                uow.history(
+                    message_id, MessageStatus.REJECTED, 1, reason=reason, errors=data["errors"]
+                )
+                uow.emit(answer)
+                uow.commit()
+        except IntegrityError:
+            return Handled(Outcome.DUPLICATE, message_id)
+        log.warning("message.rejected", message_id=message_id, reason=reason, errors=data["errors"])
+        return Handled(Outcome.REJECTED, message_id, uow.emitted)
