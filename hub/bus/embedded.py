@@ -10,7 +10,10 @@ created on first use. ``import hub.bus`` registers the ``embedded`` alias with k
 Transport options:
     visibility_timeout  seconds a taken message stays leased before another consumer may take
                         it (default 60); a consumer killed without acking loses its lease then.
-    polling_interval    seconds to sleep when every consumed queue is empty (default 0.05).
+    polling_interval    longest wait, in seconds, between two looks at an idle database
+                        (default 0.02): bounds the delivery delay after a long quiet spell.
+    min_polling_interval  shortest such wait (default 0.001), used right after activity; the
+                        wait grows with the quiet time (2% of it) up to polling_interval.
     busy_timeout        seconds a writer waits for another process's write lock (default 10).
     sqlite_synchronous  NORMAL (default: survives any process crash) or FULL (also power loss).
 
@@ -21,6 +24,12 @@ Message headers:
                         acked, as RabbitMQ quorum queues do: absent on the first delivery.
 ``delivery_info["delivery_count"]`` is this delivery's number (1 on the first delivery).
 
+Waiting: `drain_events` only claims (a write transaction) when something may have changed: the
+database's change token (`PRAGMA data_version`, moved by any process's commit) differs from the
+one seen when every consumed queue was last found empty, or a delayed row or a lapsed lease has
+come due. Otherwise it sleeps on the process's doorbell (rung by commits made in this process)
+for the adaptive interval above, never past the caller's timeout.
+
 Semantics as in SQS: a get leases the row, `ack` deletes it, `reject(requeue=True)` (and
 channel close or recover) makes it visible at once, `reject()` deletes it. Exchanges, queues and
 bindings live in the database, as the redis transport keeps them in Redis.
@@ -29,6 +38,7 @@ bindings live in the database, as the redis transport keeps them in Redis.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -38,11 +48,13 @@ from kombu.transport import virtual
 from kombu.transport.virtual.base import NOT_EQUIVALENT_FMT, NotEquivalentError
 from kombu.utils.json import dumps, loads
 
-from hub.bus.embedded_store import MessageStore, StoreError
+from hub.bus.embedded_store import MessageStore, StoreError, doorbell
 
 URL_FORM = "embedded+sqlite:////absolute/path/broker.sqlite3"
 DEFAULT_VISIBILITY_TIMEOUT_S = 60.0
-DEFAULT_POLLING_INTERVAL_S = 0.05
+DEFAULT_POLLING_INTERVAL_S = 0.02
+DEFAULT_MIN_POLLING_INTERVAL_S = 0.001
+BACKOFF_SHARE = 0.02  # the wait after a quiet spell of t seconds: t * 2%, within the bounds
 DEFAULT_BUSY_TIMEOUT_S = 10.0
 _SQLITE_PREFIX = "sqlite:///"
 
@@ -68,6 +80,21 @@ def _delay_s(headers: dict[str, Any] | None) -> float:
         return 0.0
 
 
+def _seconds(options: dict[str, Any], key: str, default: float) -> float:
+    """A positive number of seconds from the transport options; anything else is an error
+    (zero would spin a core, a negative one would be taken for zero by the wait)."""
+    value = options.get(key)
+    if value is None:
+        return default
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise StoreError(f"{key} must be a number of seconds, got {value!r}") from None
+    if not seconds > 0:
+        raise StoreError(f"{key} must be above 0 seconds, got {value!r}")
+    return seconds
+
+
 class Channel(virtual.Channel):
     """A virtual channel whose queues, leases and bindings are rows in the shared database."""
 
@@ -78,6 +105,9 @@ class Channel(virtual.Channel):
             options.get("visibility_timeout", DEFAULT_VISIBILITY_TIMEOUT_S)
         )
         self._noack_queues: set[str] = set()
+        # Change token and due time seen when every consumed queue was last found empty.
+        self._idle_token: tuple[int, int] | None = None
+        self._due_at: float | None = None
         self.store = MessageStore(
             connection.database_path,
             busy_timeout_s=float(options.get("busy_timeout", DEFAULT_BUSY_TIMEOUT_S)),
@@ -194,12 +224,29 @@ class Channel(virtual.Channel):
     ) -> Any:
         if no_ack:
             self._noack_queues.add(queue)
+        self._idle_token = None  # a new queue to look at
         return super().basic_consume(queue, no_ack, callback, consumer_tag, **kwargs)
 
     def basic_cancel(self, consumer_tag: str) -> Any:
         queue = self._tag_to_queue.get(consumer_tag)
         self._noack_queues.discard(queue)
+        self._idle_token = None
         return super().basic_cancel(consumer_tag)
+
+    def drain_events(self, timeout: float | None = None, callback: Any = None) -> Any:
+        """Deliver one message, or raise Empty; skip the claims (write transactions) while
+        nothing was committed and nothing came due since the queues were last found empty."""
+        if not (self._consumers and self.qos.can_consume()):
+            raise Empty()
+        token = self.store.change_token()  # read before the claims: a later commit moves it
+        if token == self._idle_token and (self._due_at is None or time.time() < self._due_at):
+            raise Empty()
+        try:
+            return super().drain_events(timeout=timeout, callback=callback)
+        except Empty:
+            self._idle_token = token
+            self._due_at = self.store.next_due(list(self._active_queues))
+            raise
 
     def basic_get(self, queue: str, no_ack: bool = False, **kwargs: Any) -> Any:
         try:
@@ -286,6 +333,41 @@ class Transport(virtual.Transport):
         self.database_path = database_path(client.hostname)
         self.options: dict[str, Any] = dict(client.transport_options or {})
         super().__init__(client, **kwargs)
+        self.polling_interval = _seconds(
+            self.options, "polling_interval", DEFAULT_POLLING_INTERVAL_S
+        )
+        self.min_polling_interval = min(
+            _seconds(self.options, "min_polling_interval", DEFAULT_MIN_POLLING_INTERVAL_S),
+            self.polling_interval,
+        )
+        self._doorbell = doorbell(self.database_path)
+        self._last_delivery = time.monotonic()
+
+    def drain_events(self, connection: Any, timeout: float | None = None, **_: Any) -> None:
+        """kombu's polling loop, with waits that adapt to the quiet time, end early when this
+        process commits, and never run past `timeout` (kombu's can overshoot it)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        cycle = self.cycle
+        assert cycle is not None  # made in virtual.Transport.__init__
+        while True:
+            rung = self._doorbell.rings  # before looking: a ring after it cuts the wait short
+            try:
+                cycle.get(self._deliver, timeout=timeout)
+            except Empty:
+                pass
+            else:
+                self._last_delivery = time.monotonic()
+                return
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise TimeoutError()
+            wait = self.wait_s(now - self._last_delivery)
+            self._doorbell.wait(rung, wait if deadline is None else min(wait, deadline - now))
+
+    def wait_s(self, quiet_s: float) -> float:
+        """The pause before the next look after `quiet_s` without a delivery: short right after
+        activity, 2% of the quiet time later on, never above `polling_interval`."""
+        return min(self.polling_interval, max(self.min_polling_interval, quiet_s * BACKOFF_SHARE))
 
     def driver_version(self) -> str:
         return sqlite3.sqlite_version

@@ -5,6 +5,13 @@ A message row is visible when `available_at <= now`. That one column serves thre
 the enqueue time (FIFO order), the `x-delay` due time, and the lease expiry of a taken message
 (SQS's visibility timeout). A consumer killed with SIGKILL never acks, so its lease runs out and
 the row becomes visible again; an ack deletes the row.
+
+Consumers wait cheaply (see `MessageStore.change_token`): a message can only become visible
+through a commit (seen as a change of `PRAGMA data_version`, or of this connection's own
+`total_changes`) or through time passing (`next_due`). While neither happened, no claim is
+needed.
+Commits also ring a per-file `Doorbell`, so a consumer in the publisher's own process wakes at
+once instead of at its next poll.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +102,38 @@ class StoredExchange:
     arguments: dict[str, Any]
 
 
+class Doorbell:
+    """Wakes this process's waiting consumers when any connection here commits to the file:
+    in-process delivery then costs no poll interval. Other processes still poll (cheaply)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition(threading.Lock())
+        self.rings = 0
+
+    def ring(self) -> None:
+        with self._condition:
+            self.rings += 1
+            self._condition.notify_all()
+
+    def wait(self, seen: int, timeout_s: float) -> bool:
+        """Sleep up to `timeout_s` unless it rang since `seen` was read; True if it rang."""
+        with self._condition:
+            if self.rings == seen and timeout_s > 0:
+                self._condition.wait(timeout_s)
+            return self.rings != seen
+
+
+_doorbells: dict[Path, Doorbell] = {}
+_doorbells_lock = threading.Lock()
+
+
+def doorbell(path: Path) -> Doorbell:
+    """The one doorbell of this process for the database file at `path`."""
+    key = path.resolve()
+    with _doorbells_lock:
+        return _doorbells.setdefault(key, Doorbell())
+
+
 class MessageStore:
     """One sqlite3 connection (per kombu channel), serialised by a lock so that acks from
     another thread are safe; every write takes the database write lock up front
@@ -105,6 +145,7 @@ class MessageStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
+        self.doorbell = doorbell(path)
         self._db = sqlite3.connect(
             path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
         )
@@ -122,7 +163,32 @@ class MessageStore:
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _write(self) -> _WriteTransaction:
-        return _WriteTransaction(self._db, self._lock)
+        return _WriteTransaction(self._db, self._lock, self._committed)
+
+    def _committed(self) -> None:
+        self.doorbell.ring()
+
+    def change_token(self) -> tuple[int, int]:
+        """Changes whenever anyone changes a row: `PRAGMA data_version` moves on another
+        connection's commit (any process; it reads the WAL index, no write lock, ~5 us),
+        `total_changes` on this connection's own (an empty claim changes nothing, so a
+        consumer finding nothing does not wake itself). Equal tokens: no new row, lease or
+        release since."""
+        with self._lock:
+            row = self._db.execute("PRAGMA data_version").fetchone()
+            return int(row[0]), self._db.total_changes
+
+    def next_due(self, queues: list[str]) -> float | None:
+        """When the first row of `queues` becomes visible without any commit (a delay ending or
+        a lease running out), as time.time(); None when the queues hold no row at all."""
+        if not queues:
+            return None
+        marks = ", ".join("?" for _ in queues)
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT min(available_at) FROM messages WHERE queue IN ({marks})", queues
+            ).fetchone()
+        return None if row[0] is None else float(row[0])
 
     def close(self) -> None:
         with self._lock:
@@ -265,16 +331,22 @@ class MessageStore:
 
 
 class _WriteTransaction:
-    """`with` block running BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) under the lock."""
+    """`with` block running BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error) under the lock;
+    `on_commit` runs after a successful COMMIT that changed a row (still under the lock)."""
 
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
+    def __init__(
+        self, db: sqlite3.Connection, lock: threading.Lock, on_commit: Callable[[], None]
+    ) -> None:
         self._db = db
         self._lock = lock
+        self._on_commit = on_commit
+        self._changes = 0
 
     def __enter__(self) -> sqlite3.Connection:
         self._lock.acquire()
         try:
             self._db.execute("BEGIN IMMEDIATE")
+            self._changes = self._db.total_changes
         except BaseException:
             self._lock.release()
             raise
@@ -288,6 +360,8 @@ class _WriteTransaction:
                 except BaseException:
                     self._rollback()
                     raise
+                if self._db.total_changes != self._changes:
+                    self._on_commit()
             else:
                 self._rollback()
         finally:

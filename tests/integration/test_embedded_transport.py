@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +22,7 @@ from kombu.exceptions import ChannelError
 
 import hub.bus  # noqa: F401  (registers the embedded alias)
 from hub.bus.embedded import database_path
-from hub.bus.embedded_store import StoreError
+from hub.bus.embedded_store import StoreError, doorbell
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -370,3 +371,197 @@ def test_a_fanout_exchange_copies_to_every_bound_queue(url: str, db_file: Path) 
         Producer(channel).publish({"n": 1}, exchange=broadcast, routing_key="anything")
         assert [bound.get().payload for bound in queues] == [{"n": 1}, {"n": 1}]
     assert rows(db_file) == 2  # one row per queue; unacked, so released on close, not lost
+
+
+# Waiting: cheap looks between claims, doorbell in process, never past the caller's timeout ---
+
+
+def consume_one(
+    url: str, timeout_s: float, options: dict[str, Any] | None = None, **consumer: Any
+) -> Any:
+    """Wait in drain_events (the ConsumerMixin path) for one message of hub.inbound."""
+    got: list[Any] = []
+    with Connection(url, transport_options=options or {}) as conn:
+        queue = inbound()(conn.channel())
+        queue.declare()
+        with Consumer(conn.channel(), [queue], callbacks=[lambda b, m: got.append(m)]):
+            conn.drain_events(timeout=timeout_s)
+            got[0].ack()
+    return got[0]
+
+
+PUBLISH_AFTER = """
+    import sys, time
+    import hub.bus
+    from kombu import Connection, Exchange, Producer
+    time.sleep(float(sys.argv[2]))
+    with Connection(sys.argv[1]) as conn:
+        Producer(conn.channel()).publish(
+            {"n": "late"}, exchange=Exchange("municipal.in", type="topic", durable=True),
+            routing_key="permit.parking.requested",
+        )
+"""
+
+
+def test_a_waiting_consumer_gets_a_message_another_process_publishes_later(url: str) -> None:
+    with Connection(url) as conn:
+        inbound()(conn.channel()).declare()
+    publisher = run_python(PUBLISH_AFTER, url, "0.5")  # after the consumer has gone quiet
+    try:
+        message = consume_one(url, timeout_s=15.0)
+    finally:
+        finish(publisher)
+    assert message.payload == {"n": "late"}
+    assert message.delivery_info["redelivered"] is False
+
+
+def test_a_publish_in_the_same_process_wakes_the_consumer_before_its_next_poll(url: str) -> None:
+    """polling_interval 30 s: only the doorbell can deliver within the 10 s timeout."""
+    slow = {"polling_interval": 30, "min_polling_interval": 30}
+    with Connection(url) as conn:
+        inbound()(conn.channel()).declare()
+
+    def later() -> None:
+        time.sleep(0.3)
+        publish(url, {"n": "rung"})
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    try:
+        message = consume_one(url, timeout_s=10.0, options=slow)
+    finally:
+        thread.join()
+    assert message.payload == {"n": "rung"}
+
+
+def test_drain_events_gives_up_at_its_timeout_even_with_a_long_polling_interval(
+    url: str,
+) -> None:
+    slow = {"polling_interval": 30, "min_polling_interval": 30}
+    with Connection(url, transport_options=slow) as conn:
+        queue = inbound()(conn.channel())
+        queue.declare()
+        with Consumer(conn.channel(), [queue], callbacks=[lambda b, m: None]):
+            started = time.monotonic()
+            with pytest.raises(TimeoutError):
+                conn.drain_events(timeout=0.05)
+            assert time.monotonic() - started < 5.0  # generous; the bench times it
+            with pytest.raises(TimeoutError):
+                conn.drain_events(timeout=0)
+
+
+def test_an_idle_consumer_looks_without_claiming(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No commit, nothing due: the write transaction (claim) is skipped, only the token read."""
+    fast = {"polling_interval": 0.001, "min_polling_interval": 0.001}
+    with Connection(url, transport_options=fast) as conn:
+        queue = inbound()(conn.channel())
+        queue.declare()
+        channel = conn.channel()
+        claims: list[str] = []
+        looks: list[int] = []
+        real_claim, real_token = channel.store.claim, channel.store.change_token
+        monkeypatch.setattr(
+            channel.store, "claim", lambda q, **kw: claims.append(q) or real_claim(q, **kw)
+        )
+        monkeypatch.setattr(channel.store, "change_token", lambda: looks.append(1) or real_token())
+        with Consumer(channel, [queue], callbacks=[lambda b, m: None]):
+            with pytest.raises(TimeoutError):
+                conn.drain_events(timeout=0.5)
+        assert len(looks) > 10  # it kept looking ...
+        assert claims == ["hub.inbound"]  # ... but claimed once, when it first found it empty
+
+
+def test_a_delayed_message_reaches_a_waiting_consumer_without_any_commit(url: str) -> None:
+    """The delay ends with no commit to move the token: the due time must reopen the gate."""
+    with Connection(url) as conn:
+        inbound()(conn.channel()).declare()
+    publish(url, {"n": "later"}, headers={"x-delay": 400})
+    message = consume_one(url, timeout_s=10.0, options={"polling_interval": 0.05})
+    assert message.payload == {"n": "later"}
+
+
+def test_a_lapsed_lease_reaches_a_waiting_consumer_as_a_redelivery(url: str) -> None:
+    short = {"visibility_timeout": 0.5}
+    with Connection(url, transport_options=short) as holder:
+        queue = inbound()(holder.channel())
+        queue.declare()
+        publish(url, {"n": 1})
+        assert queue.get() is not None  # leased, never acked, holder still open
+        message = consume_one(url, timeout_s=10.0, options=short)
+    assert message.payload == {"n": 1}
+    assert message.delivery_info["redelivered"] is True
+    assert message.headers["x-delivery-count"] == 1
+
+
+def test_a_publish_on_the_consuming_channel_itself_is_delivered(url: str) -> None:
+    """Its own commit does not move its data_version: total_changes must reopen the gate
+    after the queue was found empty (with a 30 s poll, a miss shows as a timeout)."""
+    slow = {"polling_interval": 30, "min_polling_interval": 30}
+    got: list[Any] = []
+    with Connection(url, transport_options=slow) as conn:
+        channel = conn.channel()
+        queue = inbound()(channel)
+        queue.declare()
+        with Consumer(channel, [queue], callbacks=[lambda b, m: got.append(m)]):
+            with pytest.raises(TimeoutError):
+                conn.drain_events(timeout=0.05)  # found empty: the gate closes
+            Producer(channel).publish({"n": "own"}, exchange=IN_EXCHANGE, routing_key=PARKING_TYPE)
+            conn.drain_events(timeout=10.0)
+            got[0].requeue()  # released on the same connection: deliverable again
+            conn.drain_events(timeout=10.0)
+    assert [m.payload for m in got] == [{"n": "own"}] * 2
+    assert [m.delivery_info["redelivered"] for m in got] == [False, True]
+
+
+def test_a_failed_claim_is_raised_and_the_next_drain_tries_again(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Connection(url) as conn:
+        queue = inbound()(conn.channel())
+        queue.declare()
+        publish(url, {"n": 1})
+        channel = conn.channel()
+        real_claim = channel.store.claim
+        failures = [sqlite3.OperationalError("database is locked")]
+
+        def flaky(queue_name: str, **kwargs: Any) -> Any:
+            if failures:
+                raise failures.pop()
+            return real_claim(queue_name, **kwargs)
+
+        monkeypatch.setattr(channel.store, "claim", flaky)
+        got: list[Any] = []
+        with Consumer(channel, [queue], callbacks=[lambda b, m: got.append(m)]):
+            with pytest.raises(sqlite3.OperationalError):
+                conn.drain_events(timeout=5.0)
+            conn.drain_events(timeout=5.0)  # not mistaken for "found empty"
+        assert got[0].payload == {"n": 1}
+        got[0].ack()
+
+
+@pytest.mark.parametrize("key", ["polling_interval", "min_polling_interval"])
+@pytest.mark.parametrize("value", [0, -1, "soon"])
+def test_a_polling_interval_that_is_not_a_positive_number_is_refused(
+    url: str, key: str, value: Any
+) -> None:
+    with pytest.raises(StoreError, match=key):
+        Connection(url, transport_options={key: value}).connect()
+
+
+def test_the_wait_grows_with_the_quiet_time_within_its_bounds(url: str) -> None:
+    with Connection(url, transport_options={"polling_interval": 0.02}) as conn:
+        transport = conn.transport
+        assert transport.wait_s(0.0) == transport.min_polling_interval == 0.001
+        assert transport.wait_s(0.5) == pytest.approx(0.01)
+        assert transport.wait_s(3600.0) == 0.02
+    with Connection(url, transport_options={"polling_interval": 0.0005}) as conn:
+        assert conn.transport.wait_s(0.0) == 0.0005  # the floor never exceeds the ceiling
+
+
+def test_the_doorbell_wait_ends_when_rung_and_not_before(db_file: Path) -> None:
+    bell = doorbell(db_file)
+    assert bell is doorbell(db_file.parent / ".." / db_file.parent.name / db_file.name)
+    seen = bell.rings
+    assert bell.wait(seen, 0.01) is False
+    bell.ring()
+    assert bell.wait(seen, 30.0) is True  # already rung: no sleep
