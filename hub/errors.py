@@ -33,12 +33,40 @@ class TransientAgencyError(AgencyError):
         self.retry_after = retry_after
 
 
+class AgencyRateLimited(TransientAgencyError):
+    """The agency asked us to back off (HTTP 429, or 503 with Retry-After): transient like any
+    overload, but a class of its own so metrics and operators can tell throttling from outage."""
+
+    def __init__(
+        self,
+        agency: str,
+        operation: str,
+        reason: str,
+        retry_after: float | None = None,
+        *,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(agency, operation, reason, retry_after)
+        self.http_status = http_status
+
+
 class CircuitOpen(TransientAgencyError):
     """The agency's circuit is open: its work waits for the retry ladder instead of calling."""
 
 
 class PermanentAgencyError(AgencyError):
     """Retrying the same request cannot help: 4xx, SOAP Client fault, refused credentials."""
+
+
+class AgencyAuthError(PermanentAgencyError):
+    """The agency refused our credentials (HTTP 401/403, a WS-Security fault): permanent, since
+    the same credentials fail again until someone fixes them; a class of its own so that shows."""
+
+    def __init__(
+        self, agency: str, operation: str, reason: str, *, http_status: int | None = None
+    ) -> None:
+        super().__init__(agency, operation, reason)
+        self.http_status = http_status  # None when a SOAP fault, not an HTTP status, refused
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.bus.probe import inbound_depth
 from hub.errors import (
-    AgencyError,
+    AgencyAuthError,
+    AgencyRateLimited,
     Forbidden,
-    TransientAgencyError,
     Unauthorised,
 )
 from hub.store.tables import AgencyCircuit, OutboxEvent
@@ -41,9 +41,6 @@ from hub.store.tables import AgencyCircuit, OutboxEvent
 log = structlog.get_logger("hub.metrics")
 
 MAX_MESSAGE_TYPES = 200  # past this, new types count as "other": senders cannot blow up labels
-# Only for the metric label (retry decisions never read text): the connectors' HTTP verdicts.
-_AUTH_HINTS = ("credentials refused", "authentication failed", "HTTP 401", "HTTP 403")
-_RATE = "HTTP 429"
 CIRCUIT_VALUES = {"closed": 0.0, "half-open": 1.0, "open": 2.0}
 
 MESSAGES = Counter(
@@ -110,7 +107,8 @@ def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bo
 
 
 def error_source(outcome: str, exc: BaseException | None) -> str:
-    """none, agency, timeout, contract, auth, rate-limit or circuit: a small fixed set."""
+    """none, agency, timeout, contract, auth, rate-limit or circuit: a small fixed set, read
+    from the outcome and the error's class (the connectors say why), never from its text."""
     if outcome == "ok":
         return "none"
     if outcome == "circuit-open":
@@ -123,10 +121,9 @@ def error_source(outcome: str, exc: BaseException | None) -> str:
         "Timeout" in type(e).__name__ for e in (exc.__cause__, exc.__context__) if e is not None
     ):
         return "timeout"
-    reason = exc.reason if isinstance(exc, AgencyError) else ""
-    if _caused_by(exc, (Unauthorised, Forbidden)) or any(h in reason for h in _AUTH_HINTS):
+    if isinstance(exc, AgencyAuthError) or _caused_by(exc, (Unauthorised, Forbidden)):
         return "auth"
-    if isinstance(exc, TransientAgencyError) and (exc.retry_after is not None or _RATE in reason):
+    if isinstance(exc, AgencyRateLimited):
         return "rate-limit"  # the agency asked us to back off (429, or 503 with Retry-After)
     return "agency"
 

@@ -14,7 +14,12 @@ from typing import Any
 import httpx
 from jsonschema import Draft202012Validator, FormatChecker
 
-from connectors.replies import ReplyRejected, retry_after_seconds
+from connectors.replies import (
+    ReplyRejected,
+    agency_error,
+    refused_by_status,
+    retry_after_seconds,
+)
 from contracts import CONTRACTS_DIR
 from hub.connectors import CallPolicy, Endpoint, Health, stamp_correlation
 from hub.errors import AgencyError, PermanentAgencyError, TransientAgencyError
@@ -51,15 +56,15 @@ def judge(
     response: httpx.Response, schemas: AgencySchemas, schema: str, *, expected: int = 200
 ) -> Any:
     """The JSON body of a reply with status `expected` that satisfies `schema`; otherwise
-    `ReplyRejected`, transient for 429 and 5xx (honouring Retry-After), permanent for the rest."""
+    `ReplyRejected`, transient for 429 and 5xx (honouring Retry-After), permanent for the rest;
+    refused credentials and requests to back off say so (`refusal`)."""
     status = response.status_code
     retry_after = retry_after_seconds(response.headers.get("retry-after"))
-    if status == 429:
-        raise ReplyRejected("rate limited (HTTP 429)", transient=True, retry_after=retry_after)
+    refused = refused_by_status(status, retry_after)
+    if refused is not None:
+        raise refused
     if status >= 500:
         raise ReplyRejected(f"HTTP {status}", transient=True, retry_after=retry_after)
-    if status in (401, 403):
-        raise ReplyRejected(f"credentials refused (HTTP {status})", transient=False)
     if status != expected:
         raise ReplyRejected(f"unexpected HTTP {status}", transient=False)
     try:
@@ -77,7 +82,8 @@ def judge(
 
 class JsonAgencyClient:
     """One REST/JSON agency endpoint: `get` fetches and validates, failures leave as the hub's
-    `TransientAgencyError` or `PermanentAgencyError`, never as httpx exceptions."""
+    `TransientAgencyError` or `PermanentAgencyError` (`AgencyRateLimited`, `AgencyAuthError`
+    when the agency said why), never as httpx exceptions."""
 
     def __init__(
         self,
@@ -126,9 +132,7 @@ class JsonAgencyClient:
     def classify(self, operation: str, exc: Exception) -> AgencyError:
         """The hub's error class for a failed call: transient only when asking again may help."""
         if isinstance(exc, ReplyRejected):
-            if exc.transient:
-                return TransientAgencyError(self.agency, operation, exc.reason, exc.retry_after)
-            return PermanentAgencyError(self.agency, operation, exc.reason)
+            return agency_error(self.agency, operation, exc)
         if isinstance(exc, httpx.TimeoutException):
             reason = f"no answer within {self.policy.timeout_s:g}s ({type(exc).__name__})"
             return TransientAgencyError(self.agency, operation, reason)

@@ -5,7 +5,8 @@ of operations; everything else (WS-Security, reply checks, error classes, health
 The WSDL is read from the packaged contract when the client is made; the endpoint URL comes
 from configuration (the WSDL's soap:address is a placeholder). Every failure leaves as a
 `TransientAgencyError` (worth retrying) or a `PermanentAgencyError` (not), never as a zeep or
-httpx exception.
+httpx exception; refused credentials and requests to back off as their subclasses
+`AgencyAuthError` and `AgencyRateLimited`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 from zeep.wsse.username import UsernameToken
 
-from connectors.replies import ReplyRejected
+from connectors.replies import ReplyRejected, agency_error
 from connectors.soap.transport import CheckedTransport
 from hub.connectors import CallContext, CallPolicy, Endpoint, Health, stamp_correlation
 from hub.errors import (
@@ -126,9 +127,7 @@ class SoapAgencyClient:
         """The hub's error class for a failed call: transient only when asking again may help."""
         agency = self.agency
         if isinstance(exc, ReplyRejected):
-            if exc.transient:
-                return TransientAgencyError(agency, operation, exc.reason, exc.retry_after)
-            return PermanentAgencyError(agency, operation, exc.reason)
+            return agency_error(agency, operation, exc)
         if isinstance(exc, httpx.TimeoutException):
             reason = f"no answer within {self.policy.timeout_s:g}s ({type(exc).__name__})"
             return TransientAgencyError(agency, operation, reason)

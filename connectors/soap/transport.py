@@ -10,15 +10,50 @@ from __future__ import annotations
 import httpx
 from lxml import etree
 
-from connectors.replies import ReplyRejected, retry_after_seconds
-from hub.soap import SoapFault, XmlRejected, parse_xml, schema_errors, split_envelope
+from connectors.replies import ReplyRejected, refused_by_status, retry_after_seconds
+from hub.soap import (
+    AUTHENTICATION_FAILED,
+    SOAP_ENV,
+    WSSE,
+    SoapFault,
+    XmlRejected,
+    parse_xml,
+    schema_errors,
+    split_envelope,
+)
 
 
-def _soap_fault_inside(content: bytes) -> bool:
+def _soap_fault_inside(content: bytes) -> etree._Element | None:
+    """The Fault element of a reply that is a well-formed SOAP 1.1 fault, else None."""
     try:
-        return split_envelope(parse_xml(content)).is_fault
+        message = split_envelope(parse_xml(content))
     except (XmlRejected, SoapFault):
+        return None
+    return message.payload if message.is_fault else None
+
+
+def auth_fault(fault: etree._Element) -> bool:
+    """True when a SOAP fault refuses our credentials: a WS-Security fault code (WSS 1.0
+    section 12: wsse:FailedAuthentication, wsse:InvalidSecurityToken, ...), or the soap:Client
+    fault the agencies' WSDLs document for a missing or wrong UsernameToken."""
+    node = fault.find("faultcode")
+    if node is None or not node.text:
         return False
+    prefix, _, local = node.text.strip().rpartition(":")
+    namespace = node.nsmap.get(prefix or None)
+    if namespace == WSSE:
+        return True
+    string = (fault.findtext("faultstring") or "").strip()
+    return namespace == SOAP_ENV and local == "Client" and string == AUTHENTICATION_FAILED
+
+
+def _pass_fault(fault: etree._Element) -> None:
+    """Let a SOAP fault through for zeep to raise, unless it refuses our credentials."""
+    if auth_fault(fault):
+        code = (fault.findtext("faultcode") or "").strip()
+        string = (fault.findtext("faultstring") or "").strip()
+        reason = f"credentials refused (SOAP fault {code}: {string})"
+        raise ReplyRejected(reason, transient=False, refusal="auth")  # the fault said, not HTTP
 
 
 def judge_reply(
@@ -30,24 +65,21 @@ def judge_reply(
 ) -> None:
     """Raise `ReplyRejected` unless zeep may read this reply to a SOAP POST.
 
-    A SOAP fault (HTTP 500) passes, so zeep raises it with its faultcode: Client or Server.
+    A SOAP fault (HTTP 500) passes, so zeep raises it with its faultcode: Client or Server;
+    except one refusing our credentials, which is rejected here as such (`refusal="auth"`).
     """
-    if status == 429:
-        raise ReplyRejected(
-            "rate limited (HTTP 429)",
-            transient=True,
-            retry_after=retry_after_seconds(headers.get("retry-after")),
-        )
-    if status == 500 and _soap_fault_inside(content):
+    retry_after = retry_after_seconds(headers.get("retry-after"))
+    refused = refused_by_status(status, retry_after)
+    if refused is not None:
+        raise refused
+    fault = _soap_fault_inside(content) if status == 500 else None
+    if fault is not None:
+        _pass_fault(fault)
         return
     if status >= 500:
         raise ReplyRejected(
-            f"HTTP {status} without a SOAP fault",
-            transient=True,
-            retry_after=retry_after_seconds(headers.get("retry-after")),
+            f"HTTP {status} without a SOAP fault", transient=True, retry_after=retry_after
         )
-    if status in (401, 403):
-        raise ReplyRejected(f"authentication failed (HTTP {status})", transient=False)
     if status != 200:
         raise ReplyRejected(f"unexpected HTTP {status}", transient=False)
     try:
@@ -58,6 +90,7 @@ def judge_reply(
         reason = f"reply is not a usable SOAP 1.1 envelope: {exc.string}"
         raise ReplyRejected(reason, transient=False) from None
     if message.is_fault:
+        _pass_fault(message.payload)
         return
     errors = schema_errors(schema, message.payload)
     if errors:

@@ -15,7 +15,12 @@ import pytest
 
 from hub.connectors import FAULT_MODES, load_connectors
 from hub.contracts import ContractRegistry
-from hub.errors import PermanentAgencyError, TransientAgencyError
+from hub.errors import (
+    AgencyAuthError,
+    AgencyRateLimited,
+    PermanentAgencyError,
+    TransientAgencyError,
+)
 from tests.conformance.harness import AgencyUnderTest, serve
 
 CONNECTORS = load_connectors()
@@ -112,8 +117,11 @@ def test_transient_faults_raise_transient_errors(agency: AgencyUnderTest, mode: 
     with pytest.raises(TransientAgencyError) as caught:
         agency.call(operation, example)
     assert caught.value.agency == agency.name
-    if mode == "rate-limit":
+    if mode == "rate-limit":  # "slow down" must be told from an outage (metrics, operators)
+        assert isinstance(caught.value, AgencyRateLimited), type(caught.value)
         assert caught.value.retry_after is not None and caught.value.retry_after > 0
+    else:
+        assert not isinstance(caught.value, AgencyRateLimited), type(caught.value)
 
 
 def test_transient_faults_are_retried_in_process(agency: AgencyUnderTest) -> None:
@@ -142,16 +150,21 @@ def test_unusable_replies_are_permanent_and_not_retried(agency: AgencyUnderTest,
     with pytest.raises(PermanentAgencyError) as caught:
         agency.call(operation, example, attempts=3)
     assert caught.value.reason
+    assert not isinstance(caught.value, AgencyAuthError), "an unusable reply is no refusal"
     assert len(agency.calls.records) == 1
 
 
-def test_refused_credentials_are_permanent(agency: AgencyUnderTest) -> None:
+def test_refused_credentials_are_permanent_and_say_so(agency: AgencyUnderTest) -> None:
+    """Refused credentials raise `AgencyAuthError` (a `PermanentAgencyError`), so they are
+    never retried and show as auth failures, not as the agency's own."""
     wrong = {key: f"wrong-{value}" for key, value in agency.simulator.credentials.items()}
     if not wrong:
         pytest.skip(f"{agency.name}'s simulator asks for no credentials")
     operation, example = agency.first_example()
-    with pytest.raises(PermanentAgencyError):
+    with pytest.raises(AgencyAuthError) as caught:
         agency.call(operation, example, attempts=3, credentials=wrong)
+    assert isinstance(caught.value, PermanentAgencyError)
+    assert caught.value.agency == agency.name
     assert len(agency.calls.records) == 1
 
 

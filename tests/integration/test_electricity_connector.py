@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 import zeep
+from starlette.responses import Response
 from zeep.wsse.username import UsernameToken
 
 from connectors import world
@@ -31,7 +32,13 @@ from hub.connectors import (
     current_call,
 )
 from hub.contracts import ContractRegistry
-from hub.errors import ConfigurationError, PermanentAgencyError, TransientAgencyError
+from hub.errors import (
+    AgencyAuthError,
+    AgencyRateLimited,
+    ConfigurationError,
+    PermanentAgencyError,
+    TransientAgencyError,
+)
 from hub.serving import LoopbackServer
 
 TIMEOUT_S = 0.5
@@ -176,17 +183,46 @@ def test_a_wilayat_outside_muscat_is_a_client_fault_and_files_nothing(
     assert simulator.connections.get("MCT-BP-2026-900003") is None
 
 
-def test_wrong_credentials_are_permanent(server: LoopbackServer) -> None:
-    with pytest.raises(PermanentAgencyError, match="authentication failed") as caught:
-        ask(server, {"username": "hub", "password": "guessed"})
+@pytest.mark.parametrize("operation", ["account_standing", "new_connection_request"])
+def test_wrong_credentials_raise_the_auth_class(
+    server: LoopbackServer, simulator: ElectricitySimulator, operation: str
+) -> None:
+    request = KNOWN if operation == "account_standing" else connection_request("MCT-BP-2026-9200")
+    with pytest.raises(AgencyAuthError, match="authentication failed") as caught:
+        ask(server, {"username": "hub", "password": "guessed"}, request, operation)
+    assert isinstance(caught.value, PermanentAgencyError)
     assert not isinstance(caught.value, TransientAgencyError)
+    assert caught.value.http_status is None  # the SOAP fault said so, not an HTTP status
+    assert simulator.connections.get("MCT-BP-2026-9200") is None
+
+
+def test_a_429_raises_the_rate_limit_class_with_retry_after(
+    server: LoopbackServer, simulator: ElectricitySimulator
+) -> None:
+    simulator.set_fault("rate-limit")
+    with pytest.raises(AgencyRateLimited) as caught:
+        ask(server, simulator.credentials)
+    assert isinstance(caught.value, TransientAgencyError)
+    assert (caught.value.http_status, caught.value.retry_after) == (429, 1.0)
+
+
+def test_a_503_with_retry_after_is_a_rate_limit(
+    server: LoopbackServer, simulator: ElectricitySimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(
+        simulator, "unavailable", lambda: Response(status_code=503, headers={"Retry-After": "3"})
+    )
+    simulator.set_fault("outage")
+    with pytest.raises(AgencyRateLimited, match="HTTP 503") as caught:
+        ask(server, simulator.credentials)
+    assert (caught.value.http_status, caught.value.retry_after) == (503, 3.0)
 
 
 @pytest.mark.parametrize(
     ("mode", "error", "reason"),
     [
         ("error", TransientAgencyError, "SOAP Server fault"),
-        ("rate-limit", TransientAgencyError, "HTTP 429"),
+        ("rate-limit", AgencyRateLimited, "HTTP 429"),
         ("outage", TransientAgencyError, "HTTP 503"),
         ("timeout", TransientAgencyError, "no answer within 0.5s"),
         ("malformed", PermanentAgencyError, "unreadable"),

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import pytest
+from prometheus_client import REGISTRY
 
 from connectors.rop import RopConnector
 from connectors.rop.simulator import RopSimulator
 from hub.connectors import CallContext, CallPolicy, Endpoint
 from hub.contracts import ContractRegistry
-from hub.errors import PermanentAgencyError, TransientAgencyError
+from hub.errors import AgencyAuthError, PermanentAgencyError, TransientAgencyError
 from hub.gateway import AgencyGateway, CallLog
 from hub.serving import LoopbackServer
+
+
+def calls_labelled(source: str) -> float:
+    """How many ROP vehicle inquiries the latency histogram counted with this error source."""
+    labels = {"agency": "rop", "operation": "vehicle_inquiry", "error_source": source}
+    return REGISTRY.get_sample_value("hub_agency_call_seconds_count", labels) or 0.0
+
 
 FAST = CallPolicy(timeout_s=1.0, attempts=3, backoff_initial_s=0.01, backoff_max_s=0.05)
 
@@ -25,12 +33,17 @@ def simulator() -> Iterator[tuple[RopSimulator, str]]:
         yield sim, server.url
 
 
-def ask(sim_url: tuple[RopSimulator, str], plate: tuple[str, str], calls: CallLog):  # type: ignore[no-untyped-def]
+def ask(  # type: ignore[no-untyped-def]
+    sim_url: tuple[RopSimulator, str],
+    plate: tuple[str, str],
+    calls: CallLog,
+    credentials: Mapping[str, str] | None = None,
+):
     sim, url = sim_url
     connector = RopConnector(FAST)
 
     async def go():  # type: ignore[no-untyped-def]
-        client = connector.client(Endpoint(url, sim.credentials))
+        client = connector.client(Endpoint(url, credentials or sim.credentials))
         gateway = AgencyGateway({"rop": connector}, {"rop": client}, ContractRegistry.load())
         try:
             return await gateway.call(
@@ -89,9 +102,20 @@ def test_rate_limit_waits_for_retry_after(simulator) -> None:  # type: ignore[no
         await lifter
         return result
 
+    limited = calls_labelled("rate-limit")
     reply = asyncio.run(both())
     assert reply["found"] is True
     assert [r.outcome for r in calls.records] == ["transient", "ok"]
+    assert calls_labelled("rate-limit") == limited + 1  # the 429 reached the metric by class
+
+
+def test_refused_credentials_are_not_retried_and_counted_as_auth(simulator) -> None:  # type: ignore[no-untyped-def]
+    refused = calls_labelled("auth")
+    calls = CallLog()
+    with pytest.raises(AgencyAuthError):
+        ask(simulator, ("12345", "AB"), calls, {"username": "hub", "password": "guessed"})
+    assert [r.outcome for r in calls.records] == ["permanent"]
+    assert calls_labelled("auth") == refused + 1
 
 
 def test_circuit_opens_after_repeated_outage_and_stops_calling(simulator) -> None:  # type: ignore[no-untyped-def]

@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.api.app import build_services, create_app
 from hub.bus.topology import IN_EXCHANGE, declare_topology
 from hub.contracts import ContractRegistry
-from hub.errors import PermanentAgencyError, TransientAgencyError
+from hub.errors import (
+    AgencyAuthError,
+    AgencyError,
+    AgencyRateLimited,
+    Forbidden,
+    PermanentAgencyError,
+    TransientAgencyError,
+)
 from hub.flows import default_flows
 from hub.gateway import AgencyGateway
 from hub.metrics import (
@@ -124,12 +131,24 @@ def test_retries_and_dead_letters_move_along_the_ladder(sessions, register) -> N
 
 
 @pytest.mark.parametrize(
-    ("fault", "source"),
+    ("fault", "source", "outcome"),
     [
-        (None, "none"),
-        (TransientAgencyError("rop", "vehicle_inquiry", "HTTP 429", retry_after=0.0), "rate-limit"),
-        (PermanentAgencyError("rop", "vehicle_inquiry", "credentials refused (HTTP 401)"), "auth"),
-        (PermanentAgencyError("rop", "vehicle_inquiry", "SOAP Client fault"), "agency"),
+        (None, "none", Outcome.DONE),
+        (
+            AgencyRateLimited("rop", "vehicle_inquiry", "slow down", 0.0, http_status=429),
+            "rate-limit",
+            Outcome.RETRY,
+        ),
+        (
+            AgencyAuthError("rop", "vehicle_inquiry", "refused", http_status=401),
+            "auth",
+            Outcome.FAILED,
+        ),
+        (
+            PermanentAgencyError("rop", "vehicle_inquiry", "SOAP Client fault"),
+            "agency",
+            Outcome.FAILED,
+        ),
     ],
 )
 def test_agency_call_latency_is_labelled_by_error_source(
@@ -137,10 +156,12 @@ def test_agency_call_latency_is_labelled_by_error_source(
     register,
     fault: Any,
     source: str,
+    outcome: Outcome,
 ) -> None:
+    """The label follows the class; the retry decision still follows the base class only."""
     before = calls_with(source)
     register.fail_with = fault
-    handle(make_pipeline(sessions, register), request())
+    assert handle(make_pipeline(sessions, register), request()) is outcome
     assert calls_with(source) > before
     sum_labels = {"agency": "rop", "operation": "vehicle_inquiry", "error_source": source}
     assert sample("hub_agency_call_seconds_sum", **sum_labels) >= 0.0
@@ -167,10 +188,36 @@ def test_error_source_reads_the_cause_and_the_verdict() -> None:
     except TransientAgencyError as exc:
         assert error_source("transient", exc) == "timeout"
     assert error_source("transient", TransientAgencyError("rop", "op", "reset")) == "agency"
-    soap_refusal = PermanentAgencyError("rop", "op", "authentication failed (HTTP 403)")
+    soap_refusal = AgencyAuthError("rop", "op", "credentials refused (SOAP fault)")
     assert error_source("permanent", soap_refusal) == "auth"
-    bare_429 = TransientAgencyError("rop", "op", "rate limited (HTTP 429)")
+    bare_429 = AgencyRateLimited("rop", "op", "rate limited (HTTP 429)", http_status=429)
     assert error_source("transient", bare_429) == "rate-limit"
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        PermanentAgencyError("rop", "op", "credentials refused (HTTP 401)"),
+        PermanentAgencyError("rop", "op", "authentication failed (HTTP 403)"),
+        TransientAgencyError("rop", "op", "rate limited (HTTP 429)"),
+        TransientAgencyError("rop", "op", "HTTP 502", retry_after=5.0),
+    ],
+)
+def test_error_source_never_reads_the_text(exc: AgencyError) -> None:
+    """Only the connectors' classes say auth or rate-limit: a reason that merely mentions a
+    status, or a Retry-After on a plain transient error, is the agency's failure."""
+    outcome = "transient" if isinstance(exc, TransientAgencyError) else "permanent"
+    assert error_source(outcome, exc) == "agency"
+
+
+def test_error_source_sees_a_partners_refusal_in_the_cause() -> None:
+    try:
+        try:
+            raise Forbidden("not granted")
+        except Forbidden as refusal:
+            raise PermanentAgencyError("rop", "op", "refused") from refusal
+    except PermanentAgencyError as exc:
+        assert error_source("permanent", exc) == "auth"
 
 
 def gauges(sessions: sessionmaker[Session], broker_url: str) -> CollectorRegistry:

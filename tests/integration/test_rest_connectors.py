@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors import world
@@ -22,9 +22,16 @@ from connectors.moci.client import MociClient
 from connectors.moci.simulator import MociSimulator
 from connectors.occi import OcciConnector
 from connectors.occi.simulator import OcciSimulator
+from connectors.replies import agency_error
 from connectors.rest.client import AgencySchemas, ReplyRejected
-from hub.connectors import CallContext, CallPolicy, Endpoint
-from hub.errors import ConfigurationError, PermanentAgencyError, TransientAgencyError
+from hub.connectors import CallContext, CallPolicy, Connector, Endpoint
+from hub.errors import (
+    AgencyAuthError,
+    AgencyRateLimited,
+    ConfigurationError,
+    PermanentAgencyError,
+    TransientAgencyError,
+)
 from hub.serving import LoopbackServer
 
 POLICY = CallPolicy(timeout_s=0.5, attempts=1)
@@ -104,8 +111,9 @@ def test_moci_gives_up_when_a_fresh_token_is_refused_too(
 ) -> None:
     sim, server = moci
     monkeypatch.setattr(sim, "authorised", lambda request: False)
-    with pytest.raises(PermanentAgencyError, match="credentials refused"):
+    with pytest.raises(AgencyAuthError, match="credentials refused") as caught:
         ask_moci(server.url, sim.credentials, EXAMPLE)
+    assert caught.value.http_status == 401
 
 
 def test_moci_renews_the_token_shortly_before_it_expires(
@@ -142,18 +150,48 @@ def test_moci_refused_client_credentials_are_permanent(
 ) -> None:
     sim, server = moci
     wrong = dict(sim.credentials) | {"client_secret": "guess"}
-    with pytest.raises(PermanentAgencyError, match="HTTP 401"):
+    with pytest.raises(AgencyAuthError, match="HTTP 401") as caught:
         ask_moci(server.url, wrong, EXAMPLE)
+    assert caught.value.http_status == 401 and not isinstance(caught.value, TransientAgencyError)
 
 
 def test_moci_token_endpoint_down_is_transient(moci: tuple[MociSimulator, LoopbackServer]) -> None:
     sim, server = moci
     sim.set_fault("outage")
     try:
-        with pytest.raises(TransientAgencyError, match="503"):
+        with pytest.raises(TransientAgencyError, match="503") as caught:
             ask_moci(server.url, sim.credentials, EXAMPLE)
     finally:
         sim.set_fault("none")
+    assert not isinstance(caught.value, AgencyRateLimited)  # no Retry-After: an outage
+
+
+def test_moci_rate_limited_at_the_token_endpoint_or_the_api(
+    moci: tuple[MociSimulator, LoopbackServer],
+) -> None:
+    """Both halves of the OAuth exchange say "slow down" the same way."""
+    sim, server = moci
+    client = MociConnector(POLICY).client(Endpoint(server.url, sim.credentials))
+    caught: list[AgencyRateLimited] = []
+
+    async def work() -> None:
+        try:
+            for has_token in (False, True):
+                sim.set_fault("rate-limit")
+                try:
+                    await client.call("commercial_registration", EXAMPLE, CTX)
+                except AgencyRateLimited as exc:
+                    caught.append(exc)
+                sim.set_fault("none")
+                if not has_token:  # now fetch a token, so the next 429 comes from the API
+                    await client.call("commercial_registration", EXAMPLE, CTX)
+        finally:
+            sim.set_fault("none")
+            await client.aclose()
+
+    run(work)
+    assert [(e.http_status, e.retry_after) for e in caught] == [(429, 1.0), (429, 1.0)]
+    assert client.auth.fetches == 1  # the second 429 came from the API, with a cached token
 
 
 def test_moci_token_reply_is_checked_against_its_schema() -> None:
@@ -272,3 +310,117 @@ def test_the_three_agencies_agree_on_an_establishment(
         (standing["standing"]["name_en"], standing["standing"]["name_ar"]),
     }
     assert names == {("Al Noor Trading LLC", "شركة النور للتجارة ش.م.م")}
+
+
+RestAgency = tuple[Connector, Any, LoopbackServer, str]
+
+
+@pytest.fixture(params=["moci", "occi", "labour"])
+def rest_agency(
+    request: pytest.FixtureRequest,
+    moci: tuple[MociSimulator, LoopbackServer],
+    occi: tuple[OcciSimulator, LoopbackServer],
+    labour: tuple[LabourSimulator, LoopbackServer],
+) -> Iterator[RestAgency]:
+    """Each REST agency with its own way to authenticate (OAuth 2.0, API key, HTTP Basic):
+    its connector, simulator, server and operation; the fault is cleared afterwards."""
+    agencies: dict[str, RestAgency] = {
+        "moci": (MociConnector(POLICY), *moci, "commercial_registration"),
+        "occi": (OcciConnector(POLICY), *occi, "chamber_membership"),
+        "labour": (LabourConnector(POLICY), *labour, "labour_standing"),
+    }
+    agency = agencies[request.param]
+    try:
+        yield agency
+    finally:
+        agency[1].set_fault("none")
+
+
+def call_agency(agency: RestAgency, credentials: Mapping[str, str] | None = None) -> Any:
+    connector, sim, server, operation = agency
+    sent = sim.credentials if credentials is None else credentials
+    client = connector.client(Endpoint(server.url, sent))
+
+    async def work() -> Mapping[str, Any]:
+        try:
+            return await client.call(operation, EXAMPLE, CTX)
+        finally:
+            await client.aclose()
+
+    return run(work)
+
+
+def test_refused_credentials_raise_the_auth_class(rest_agency: RestAgency) -> None:
+    wrong = {key: f"wrong-{value}" for key, value in rest_agency[1].credentials.items()}
+    with pytest.raises(AgencyAuthError) as caught:
+        call_agency(rest_agency, wrong)
+    assert isinstance(caught.value, PermanentAgencyError)
+    assert not isinstance(caught.value, TransientAgencyError)
+    assert caught.value.http_status == 401 and caught.value.agency == rest_agency[0].name
+
+
+def test_a_429_raises_the_rate_limit_class_with_retry_after(rest_agency: RestAgency) -> None:
+    rest_agency[1].set_fault("rate-limit")
+    with pytest.raises(AgencyRateLimited) as caught:
+        call_agency(rest_agency)
+    assert isinstance(caught.value, TransientAgencyError)
+    assert (caught.value.http_status, caught.value.retry_after) == (429, 1.0)
+
+
+def test_a_503_with_retry_after_is_a_rate_limit_and_without_it_an_outage(
+    rest_agency: RestAgency, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """503 with Retry-After is the agency saying when to come back (maintenance, shedding
+    load); a bare 503 says nothing, so it stays a plain transient error."""
+    sim = rest_agency[1]
+    sim.set_fault("outage")
+    with pytest.raises(TransientAgencyError) as bare:
+        call_agency(rest_agency)
+    assert not isinstance(bare.value, AgencyRateLimited) and bare.value.retry_after is None
+    monkeypatch.setattr(
+        sim, "unavailable", lambda: Response(status_code=503, headers={"Retry-After": "2"})
+    )
+    with pytest.raises(AgencyRateLimited, match="HTTP 503") as told:
+        call_agency(rest_agency)
+    assert (told.value.http_status, told.value.retry_after) == (503, 2.0)
+
+
+@pytest.mark.parametrize(("status", "auth"), [(403, True), (400, False)])
+def test_a_403_is_refused_credentials_and_a_400_is_not(status: int, auth: bool) -> None:
+    async def answer(request: Request) -> JSONResponse:
+        return JSONResponse({"message": "no"}, status_code=status)
+
+    app = Starlette(routes=[Route("/{path:path}", answer)])
+    with LoopbackServer(app) as server:
+        client = OcciConnector(POLICY).client(Endpoint(server.url, {"api_key": "k"}))
+
+        async def work() -> Mapping[str, Any]:
+            try:
+                return await client.call("chamber_membership", EXAMPLE, CTX)
+            finally:
+                await client.aclose()
+
+        with pytest.raises(PermanentAgencyError, match=f"HTTP {status}") as caught:
+            run(work)
+    assert isinstance(caught.value, AgencyAuthError) is auth
+    assert not isinstance(caught.value, TransientAgencyError)
+
+
+@pytest.mark.parametrize(
+    ("rejected", "kind"),
+    [
+        (ReplyRejected("r", transient=False, refusal="auth", status=403), AgencyAuthError),
+        (ReplyRejected("r", transient=True, refusal="rate-limit", status=429), AgencyRateLimited),
+        (ReplyRejected("r", transient=True, refusal="auth"), TransientAgencyError),
+        (ReplyRejected("r", transient=False, refusal="rate-limit"), PermanentAgencyError),
+        (ReplyRejected("r", transient=True, retry_after=3.0), TransientAgencyError),
+        (ReplyRejected("r", transient=False), PermanentAgencyError),
+    ],
+)
+def test_saying_why_never_changes_whether_to_retry(rejected: ReplyRejected, kind: type) -> None:
+    """`transient` alone picks the base class; a refusal only picks a subclass of it."""
+    error = agency_error("occi", "chamber_membership", rejected)
+    assert type(error) is kind
+    assert isinstance(error, TransientAgencyError) is rejected.transient
+    if isinstance(error, TransientAgencyError):
+        assert error.retry_after == rejected.retry_after

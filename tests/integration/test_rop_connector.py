@@ -12,16 +12,28 @@ from typing import Any
 import httpx
 import pytest
 import zeep
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from zeep.wsse.username import UsernameToken
 
 from connectors import world
+from connectors.replies import ReplyRejected
 from connectors.rop import RopClient, RopConnector, RopSimulator, connector, data, violations
-from connectors.soap.transport import retry_after_seconds
+from connectors.rop.contract import rop_schema
+from connectors.soap.transport import judge_reply, retry_after_seconds
 from hub.connectors import CallContext, CallPolicy, Connector, Endpoint, Health
 from hub.contracts import ContractRegistry
-from hub.errors import ConfigurationError, PermanentAgencyError, TransientAgencyError
+from hub.errors import (
+    AgencyAuthError,
+    AgencyRateLimited,
+    ConfigurationError,
+    PermanentAgencyError,
+    TransientAgencyError,
+)
 from hub.serving import LoopbackServer
-from hub.soap import SOAP_ENV, WSSE
+from hub.soap import AUTHENTICATION_FAILED, SOAP_ENV, WSSE
 
 TIMEOUT_S = 0.5
 POLICY = CallPolicy(timeout_s=TIMEOUT_S, attempts=1)
@@ -137,16 +149,18 @@ def test_unknown_plate_is_not_found(server: LoopbackServer, simulator: RopSimula
 
 
 def test_wrong_credentials_are_permanent(server: LoopbackServer) -> None:
-    with pytest.raises(PermanentAgencyError, match="authentication failed") as caught:
+    with pytest.raises(AgencyAuthError, match="authentication failed") as caught:
         ask(server, {"username": "hub", "password": "guessed"})
+    assert isinstance(caught.value, PermanentAgencyError)
     assert not isinstance(caught.value, TransientAgencyError)
+    assert caught.value.http_status is None  # the SOAP fault said so, not an HTTP status
 
 
 @pytest.mark.parametrize(
     ("mode", "error", "reason"),
     [
         ("error", TransientAgencyError, "SOAP Server fault"),
-        ("rate-limit", TransientAgencyError, "HTTP 429"),
+        ("rate-limit", AgencyRateLimited, "HTTP 429"),
         ("outage", TransientAgencyError, "HTTP 503"),
         ("malformed", PermanentAgencyError, "unreadable"),
         ("contract-break", PermanentAgencyError, "reply breaks rop.xsd: "),
@@ -168,9 +182,104 @@ def test_each_fault_mode_maps_to_its_error_class(
 
 def test_rate_limit_carries_retry_after(server: LoopbackServer, simulator: RopSimulator) -> None:
     simulator.set_fault("rate-limit")
-    with pytest.raises(TransientAgencyError) as caught:
+    with pytest.raises(AgencyRateLimited) as caught:
         ask(server, simulator.credentials)
-    assert caught.value.retry_after == 1.0
+    assert isinstance(caught.value, TransientAgencyError)
+    assert (caught.value.http_status, caught.value.retry_after) == (429, 1.0)
+
+
+def test_a_503_with_retry_after_is_a_rate_limit_and_without_it_an_outage(
+    server: LoopbackServer, simulator: RopSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    simulator.set_fault("outage")
+    with pytest.raises(TransientAgencyError, match="HTTP 503") as bare:
+        ask(server, simulator.credentials)
+    assert not isinstance(bare.value, AgencyRateLimited) and bare.value.retry_after is None
+    monkeypatch.setattr(
+        simulator, "unavailable", lambda: Response(status_code=503, headers={"Retry-After": "2"})
+    )
+    with pytest.raises(AgencyRateLimited, match="HTTP 503") as told:
+        ask(server, simulator.credentials)
+    assert (told.value.http_status, told.value.retry_after) == (503, 2.0)
+
+
+def fault_reply(code: str, string: str, status: int = 500, declare: str = "") -> bytes:
+    """A SOAP 1.1 fault envelope as an agency's stack may word it; `declare` adds namespace
+    declarations to the Envelope, where a faultcode's prefix may be bound."""
+    return (
+        f'<soap:Envelope xmlns:soap="{SOAP_ENV}" {declare}><soap:Body><soap:Fault>'
+        f"<faultcode>{code}</faultcode><faultstring>{string}</faultstring>"
+        "</soap:Fault></soap:Body></soap:Envelope>"
+    ).encode()
+
+
+WSSE_DECL = f'xmlns:wsse="{WSSE}"'
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "auth"),
+    [
+        (500, fault_reply("wsse:FailedAuthentication", "bad token", declare=WSSE_DECL), True),
+        (500, fault_reply("sec:InvalidSecurityToken", "x", declare=f'xmlns:sec="{WSSE}"'), True),
+        (500, fault_reply("soap:Client", AUTHENTICATION_FAILED), True),
+        (200, fault_reply("soap:Client", AUTHENTICATION_FAILED), True),
+        (500, fault_reply("soap:Client", "Wilayat Sohar is not served"), False),
+        (500, fault_reply("soap:Server", AUTHENTICATION_FAILED), False),
+        (500, fault_reply("wsse:FailedAuthentication", "prefix unbound"), False),
+        (500, fault_reply("Client", AUTHENTICATION_FAILED), False),
+        (500, fault_reply("", AUTHENTICATION_FAILED), False),
+    ],
+    ids=[
+        "wsse-code",
+        "wsse-namespace-any-prefix",
+        "documented-client-fault",
+        "documented-client-fault-at-200",
+        "other-client-fault",
+        "server-fault",
+        "unbound-prefix",
+        "unqualified-code",
+        "empty-code",
+    ],
+)
+def test_a_soap_fault_refusing_credentials_is_told_by_code_not_wording(
+    status: int, body: bytes, auth: bool
+) -> None:
+    """WS-Security fault codes (resolved by namespace, whatever the prefix) and the
+    soap:Client fault the agencies' WSDLs document are refusals; any other fault goes on to
+    zeep and its Client/Server verdict."""
+    if not auth:
+        judge_reply(status, httpx.Headers(), body, rop_schema())
+        return
+    with pytest.raises(ReplyRejected, match="credentials refused") as caught:
+        judge_reply(status, httpx.Headers(), body, rop_schema())
+    rejected = caught.value
+    assert (rejected.refusal, rejected.transient, rejected.status) == ("auth", False, None)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_gateway_refusing_credentials_over_http_is_an_auth_refusal(status: int) -> None:
+    with pytest.raises(ReplyRejected, match=f"HTTP {status}") as caught:
+        judge_reply(status, httpx.Headers(), b"", rop_schema())
+    assert (caught.value.refusal, caught.value.transient, caught.value.status) == (
+        "auth",
+        False,
+        status,
+    )
+
+
+def test_a_ws_security_fault_from_an_agency_raises_the_auth_class() -> None:
+    """An agency whose WS-Security stack answers wsse:FailedAuthentication (WSS 1.0 section 12)
+    rather than the documented soap:Client fault is refused the same way."""
+
+    async def refuse(request: Request) -> Response:
+        body = fault_reply("wsse:FailedAuthentication", "token not accepted", declare=WSSE_DECL)
+        return Response(body, status_code=500, media_type="text/xml; charset=utf-8")
+
+    app = Starlette(routes=[Route("/", refuse, methods=["POST"])])
+    with LoopbackServer(app) as server, pytest.raises(AgencyAuthError) as caught:
+        ask(server, {"username": "hub", "password": "any"})
+    assert "wsse:FailedAuthentication" in caught.value.reason
+    assert not isinstance(caught.value, TransientAgencyError)
 
 
 def test_contract_break_names_the_field(server: LoopbackServer, simulator: RopSimulator) -> None:
