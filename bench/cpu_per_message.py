@@ -90,6 +90,7 @@ def _save(profiler: cProfile.Profile | None, path: Path | None) -> None:
         return
     profiler.disable()
     with path.open("w") as out:
+        profiler.dump_stats(str(path) + ".pstats")
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(80)
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(50)
 

@@ -16,6 +16,25 @@ from hub.serving import free_port
 BIN = Path(sys.executable).parent
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time a process has used (user + system, all its threads); 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+
+
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy (every core, every process)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
 def rss_kib(pid: int) -> int:
     """Resident set size of a process (VmRSS), in KiB; 0 when it is gone."""
     try:

@@ -129,11 +129,13 @@ def render(console: Console, rows: list[Row], checks: list[dict[str, Any]]) -> N
         "p95 ms",
         "p99 ms",
         "worker RSS MiB",
+        "CPU ms/msg worker",
+        "CPU ms/msg machine",
     ):
         table.add_column(column, justify="left" if column == "row" else "right")
     for row in rows:
         if row.skipped or not row.throughput or not row.half_peak:
-            table.add_row(row.name, f"skipped: {row.skipped or 'no result'}", *[""] * 6)
+            table.add_row(row.name, f"skipped: {row.skipped or 'no result'}", *[""] * 8)
             continue
         rss = row.rss_kib.get("after_measured", 0) / 1024
         table.add_row(
@@ -145,6 +147,8 @@ def render(console: Console, rows: list[Row], checks: list[dict[str, Any]]) -> N
             f"{row.half_peak.p95_ms:.1f}",
             f"{row.half_peak.p99_ms:.1f}",
             f"{rss:.0f}",
+            f"{row.cpu_ms_per_message.get('worker', 0):.1f}",
+            f"{row.cpu_ms_per_message.get('machine', 0):.1f}",
         )
     console.print(table)
     goals = Table(title="targets (issue 9), ratios within this run")

@@ -42,6 +42,8 @@ class Row:
     throughput: Phase | None = None
     half_peak: Phase | None = None
     rss_kib: dict[str, int] = field(default_factory=dict)
+    # CPU milliseconds per message during the burst: the worker processes', the machine's
+    cpu_ms_per_message: dict[str, float] = field(default_factory=dict)
     memory: dict[str, Any] | None = None
     audit_verify: dict[str, Any] | None = None
     profile: str | None = None
@@ -54,6 +56,7 @@ class Row:
             "throughput": self.throughput.as_dict() if self.throughput else None,
             "half_peak": self.half_peak.as_dict() if self.half_peak else None,
             "rss_kib": self.rss_kib,
+            "cpu_ms_per_message": self.cpu_ms_per_message,
             "memory": self.memory,
             "audit_verify": self.audit_verify,
             "profile": self.profile,
@@ -68,6 +71,10 @@ def slug(name: str) -> str:
 
 def _rss(pids: list[int]) -> int:
     return sum(processes.rss_kib(p) for p in pids)
+
+
+def _cpu(pids: list[int]) -> float:
+    return sum(processes.cpu_seconds(p) for p in pids)
 
 
 def measure(
@@ -96,7 +103,13 @@ def measure(
         profiler = processes.Profiler(pids[0], out, idle=profile_idle and not sizes.profile_cpu)
         row.profile = str(out)
     timeout = max(120.0, sizes.messages / 5)
+    worker_cpu, machine_cpu = _cpu(pids), processes.machine_busy_seconds()
     row.throughput = burst(send, parking_requests(sizes.messages, f"B{tag}"), collector, timeout)
+    answered = max(1, row.throughput.answered)
+    row.cpu_ms_per_message = {
+        "worker": round((_cpu(pids) - worker_cpu) * 1000 / answered, 2),
+        "machine": round((processes.machine_busy_seconds() - machine_cpu) * 1000 / answered, 2),
+    }
     if profiler is not None:
         profiler.stop()
     rate = max(1.0, row.throughput.msgs_per_s / 2)

@@ -4,8 +4,9 @@ message redelivered, sent twice or taken by two workers has its effect once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,6 +14,8 @@ from hub.envelope import CloudEvent, body_to_text
 from hub.replay.marker import ReplayMarker
 from hub.store.tables import Message, MessageStatus
 from hub.store.uow import UnitOfWork
+
+MESSAGES = cast(Table, Message.__table__)  # Core statements: no ORM bookkeeping on the hot path
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ class Inbox:
         """Let a delivery through, or None when its message already has its outcome."""
         if replay is None and not redelivered:
             with self._sessions() as session:
-                status = session.scalar(select(Message.status).where(Message.id == event.id))
+                status = session.scalar(select(MESSAGES.c.status).where(MESSAGES.c.id == event.id))
             if status is None:
                 return Delivery(1, 1, False, contract_id, body_to_text(body))
             if status in MessageStatus.FINAL:
@@ -90,9 +93,20 @@ class Inbox:
     def register(self, uow: UnitOfWork, event: CloudEvent, delivery: Delivery) -> None:
         """Write a first-seen message's row inside its outcome's transaction. Raises
         IntegrityError when a competing delivery wrote it first."""
-        self._add_row(uow, event, delivery.envelope, delivery.contract_id, delivery.attempt)
+        uow.session.execute(
+            insert(MESSAGES).values(
+                id=event.id,
+                type=event.type,
+                source=event.source,
+                correlationid=event.correlation,
+                causationid=event.causationid,
+                status=MessageStatus.PENDING,
+                attempts=delivery.attempt,
+                envelope=delivery.envelope,
+            )
+        )
+        self._audit_arrival(uow, event, delivery.contract_id)
         uow.history(event.id, MessageStatus.PENDING, delivery.attempt)
-        uow.session.flush()
 
     @staticmethod
     def _add_row(
@@ -109,9 +123,22 @@ class Inbox:
             envelope=envelope,
         )
         uow.session.add(row)
+        Inbox._audit_arrival(uow, event, contract_id)
+        return row
+
+    @staticmethod
+    def _audit_arrival(uow: UnitOfWork, event: CloudEvent, contract_id: str) -> None:
         uow.audit("message.received", type=event.type, source=event.source)
         uow.audit("message.validated", contract=contract_id)
-        return row
+
+    @staticmethod
+    def uncount_attempt(uow: UnitOfWork, message_id: str) -> None:
+        """Take back this delivery's attempt: it never reached the agency (circuit open)."""
+        uow.session.execute(
+            update(MESSAGES)
+            .where(MESSAGES.c.id == message_id)
+            .values(attempts=MESSAGES.c.attempts - 1)
+        )
 
     @staticmethod
     def claim(
@@ -123,8 +150,8 @@ class Inbox:
     ) -> bool:
         """Move the message to a final or waiting state unless another delivery finished it."""
         result = uow.session.execute(
-            update(Message)
-            .where(Message.id == message_id, Message.status.not_in(MessageStatus.FINAL))
+            update(MESSAGES)
+            .where(MESSAGES.c.id == message_id, MESSAGES.c.status.not_in(MessageStatus.FINAL))
             .values(status=status, agency=",".join(agency)[:50] or None, last_error=last_error)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]

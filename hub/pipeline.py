@@ -9,12 +9,9 @@ their store round trips overlapping.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import structlog
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.connectors import CallContext
@@ -36,7 +33,8 @@ from hub.metrics import count_message, count_retry
 from hub.observability import bind_case, unbind_case
 from hub.rejection import REJECTED_TYPE, Rejections
 from hub.replay.marker import ReplayMarker
-from hub.store.tables import Message, MessageStatus
+from hub.settlement import GroupCommit
+from hub.store.tables import MessageStatus
 from hub.store.uow import UnitOfWork
 
 __all__ = ["REJECTED_TYPE", "Handled", "Outcome", "Pipeline"]
@@ -67,6 +65,7 @@ class Pipeline:
         self._retry_delays_s = retry_delays_s
         self._inbox = Inbox(sessions)
         self._rejections = Rejections(sessions, contracts)
+        self._settlement = GroupCommit(sessions, self._inbox)
 
     async def handle(
         self, body: bytes, replay: ReplayMarker | None = None, *, redelivered: bool = False
@@ -116,14 +115,12 @@ class Pipeline:
         try:
             facts = await flow.gather(event, Agencies(self._gateway, ctx, calls))
         except TransientAgencyError as exc:
-            return await asyncio.to_thread(self._retry_or_dead, event, delivery, exc, calls)
+            return await self._retry_or_dead(event, delivery, exc, calls)
         except AgencyError as exc:
-            return await asyncio.to_thread(
-                self._settle_failure, event, delivery, exc, calls, MessageStatus.FAILED
-            )
-        return await asyncio.to_thread(self._complete, event, delivery, flow, facts, calls)
+            return await self._settle_failure(event, delivery, exc, calls, MessageStatus.FAILED)
+        return await self._complete(event, delivery, flow, facts, calls)
 
-    def _complete(
+    async def _complete(
         self,
         event: CloudEvent,
         delivery: Delivery,
@@ -142,62 +139,44 @@ class Pipeline:
             uow.commit()
             return Handled(Outcome.DONE, event.id, uow.emitted)
 
-        handled = self._outcome_transaction(event, delivery, work)
+        handled = await self._settlement.settle(event, delivery, work)
         if handled.outcome is Outcome.DONE:
             log.info("message.done", attempt=delivery.attempt)
         return handled
-
-    def _outcome_transaction(
-        self, event: CloudEvent, delivery: Delivery, work: Callable[[UnitOfWork], Handled]
-    ) -> Handled:
-        """Run `work` in the transaction that settles the message; a first-seen message gets
-        its inbox row there too. If a competing delivery wrote that row meanwhile, the work
-        runs again against it, and the row's guard decides which outcome stands."""
-        register = not delivery.registered
-        while True:
-            try:
-                with UnitOfWork(
-                    self._sessions, correlationid=event.correlation, message_id=event.id
-                ) as uow:
-                    if register:
-                        self._inbox.register(uow, event, delivery)
-                    return work(uow)
-            except IntegrityError:
-                if not register:
-                    raise
-                register = False
 
     @staticmethod
     def _audit_calls(uow: UnitOfWork, calls: CallLog) -> None:
         for record in calls.records:
             uow.audit("agency.call", **record.as_detail())
 
-    def _retry_or_dead(
+    async def _retry_or_dead(
         self, event: CloudEvent, delivery: Delivery, exc: TransientAgencyError, calls: CallLog
     ) -> Handled:
         if isinstance(exc, CircuitOpen) and all(r.outcome == "circuit-open" for r in calls.records):
             # Nothing reached the agency: its circuit held the call back. Waiting for it uses
             # no step of the ladder (an outage of hours must not kill the case); the message
             # comes back when the circuit will let a trial call through.
-            handled = self._settle_failure(
+            handled = await self._settle_failure(
                 event, delivery, exc, calls, MessageStatus.RETRYING, count_attempt=False
             )
             handled.retry_in_s = max(exc.retry_after or 0.0, 1.0)
             self._count_retry(handled, exc.agency)
             return handled
         if delivery.ladder_step <= len(self._retry_delays_s):  # fresh after a replay
-            handled = self._settle_failure(event, delivery, exc, calls, MessageStatus.RETRYING)
+            handled = await self._settle_failure(
+                event, delivery, exc, calls, MessageStatus.RETRYING
+            )
             handled.retry_in_s = self._retry_delays_s[delivery.ladder_step - 1]
             self._count_retry(handled, exc.agency)
             return handled
-        return self._settle_failure(event, delivery, exc, calls, MessageStatus.DEAD)
+        return await self._settle_failure(event, delivery, exc, calls, MessageStatus.DEAD)
 
     @staticmethod
     def _count_retry(handled: Handled, agency: str) -> None:
         if handled.outcome is Outcome.RETRY:  # not when another delivery settled it first
             count_retry(agency)
 
-    def _settle_failure(
+    async def _settle_failure(
         self,
         event: CloudEvent,
         delivery: Delivery,
@@ -213,11 +192,7 @@ class Pipeline:
             if not self._inbox.claim(uow, event.id, status, [exc.agency], str(exc)):
                 return Handled(Outcome.DUPLICATE, event.id)
             if not count_attempt:
-                uow.session.execute(
-                    update(Message)
-                    .where(Message.id == event.id)
-                    .values(attempts=Message.attempts - 1)
-                )
+                self._inbox.uncount_attempt(uow, event.id)
             self._audit_calls(uow, calls)
             uow.audit(
                 f"message.{status}", error=str(exc), attempt=attempt, error_class=type(exc).__name__
@@ -226,7 +201,7 @@ class Pipeline:
             uow.commit()
             return Handled(_OUTCOME_OF_STATUS[status], event.id)
 
-        handled = self._outcome_transaction(event, delivery, work)
+        handled = await self._settlement.settle(event, delivery, work)
         if handled.outcome is not Outcome.DUPLICATE:
             log.warning(f"message.{status}", attempt=attempt, error=str(exc))
         return handled

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,7 +10,6 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from hub.connectors import CallContext, CallPolicy, Endpoint, Health, Operation
-from hub.errors import AgencyError
 
 VEHICLE_OPERATION = Operation(
     "vehicle_inquiry",
@@ -29,18 +29,29 @@ def vehicle(plate: str, code: str, civil_id: str, expiry: str = "2030-01-01") ->
 
 
 class FakeVehicleRegister:
-    """Answers vehicle inquiries from a dict; `fail_with` makes the next calls raise."""
+    """Answers vehicle inquiries from a dict; `fail_with` makes the next calls raise, and
+    `delay_s` makes each answer take that long (`most_in_flight` shows calls overlapping)."""
 
     def __init__(self, vehicles: dict[tuple[str, str], dict[str, Any]]) -> None:
         self.vehicles = vehicles
-        self.fail_with: AgencyError | None = None
+        self.fail_with: Exception | None = None
         self.reply_override: dict[str, Any] | None = None
         self.calls: list[Mapping[str, Any]] = []
+        self.delay_s = 0.0
+        self.in_flight = 0
+        self.most_in_flight = 0
 
     async def call(
         self, operation: str, request: Mapping[str, Any], ctx: CallContext
     ) -> Mapping[str, Any]:
         self.calls.append(request)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+        finally:
+            self.in_flight -= 1
         if self.fail_with is not None:
             raise self.fail_with
         if self.reply_override is not None:

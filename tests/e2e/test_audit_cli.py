@@ -25,10 +25,10 @@ from tests.fakes import FakeRopConnector, FakeVehicleRegister, vehicle
 pytestmark = pytest.mark.e2e
 
 
-def fill_trail(data_dir: Path, cases: int = 3) -> list[str]:
+def fill_trail(data_dir: Path, cases: int = 3, checkpoint_every: int = 5) -> list[str]:
     """Cases through the real pipeline into the store and key `hub` will read; their
-    correlation ids."""
-    settings = Settings(data_dir=data_dir, audit_checkpoint_every=5)
+    correlation ids. Each case commits its 6 entries at once."""
+    settings = Settings(data_dir=data_dir, audit_checkpoint_every=checkpoint_every)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)
@@ -93,11 +93,13 @@ def test_verify_names_a_truncated_tail(tmp_path: Path) -> None:
 
 
 def test_checkpoint_command_seals_the_newest_entries(tmp_path: Path) -> None:
-    fill_trail(tmp_path, cases=1)
+    # The first case's commit signs the first checkpoint (seq 6); the second case's 6 entries
+    # stay below the policy's 10, so they wait for the command.
+    fill_trail(tmp_path, cases=2, checkpoint_every=10)
     env = hub_env(tmp_path)
-    assert "not yet checkpointed: 4" in run_cli(env, "audit", "verify").stdout
+    assert "not yet checkpointed: 6" in run_cli(env, "audit", "verify").stdout
     signed = run_cli(env, "audit", "checkpoint")
-    assert signed.returncode == 0 and "signed checkpoint at seq 6" in signed.stdout
+    assert signed.returncode == 0 and "signed checkpoint at seq 12" in signed.stdout
     assert "not yet checkpointed: 0" in run_cli(env, "audit", "verify").stdout
 
 

@@ -1,0 +1,114 @@
+"""Group commit: the outcomes of deliveries that finish while a commit is under way are
+settled together in the next transaction, with one audit-head lock and one commit for all.
+
+Each delivery's work runs against a unit of work of its own (its audit entries, history and
+results), sharing the transaction. If any of them fails, the whole transaction is rolled back
+and each is settled again in a transaction of its own, as it would have been alone, so one
+delivery's failure (a competing duplicate, say) never changes another's outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.envelope import CloudEvent
+from hub.handled import Handled
+from hub.inbox import Delivery, Inbox
+from hub.store.uow import SharedTransaction, UnitOfWork
+
+log = structlog.get_logger("hub.settlement")
+MAX_BATCH = 32
+Work = Callable[[UnitOfWork], Handled]
+
+
+@dataclass
+class _Settlement:
+    event: CloudEvent
+    delivery: Delivery
+    work: Work
+    done: asyncio.Future[Handled] = field(repr=False)
+
+
+class GroupCommit:
+    """Settles outcomes in batches on the store's executor; one batch at a time per loop."""
+
+    def __init__(self, sessions: sessionmaker[Session], inbox: Inbox) -> None:
+        self._sessions = sessions
+        self._inbox = inbox
+        self._waiting: list[_Settlement] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def settle(self, event: CloudEvent, delivery: Delivery, work: Work) -> Handled:
+        """Run `work` in the transaction that settles this delivery; a first-seen message
+        gets its inbox row there too."""
+        item = _Settlement(event, delivery, work, asyncio.get_running_loop().create_future())
+        self._waiting.append(item)
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.get_running_loop().create_task(self._drain())
+        return await item.done
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+            try:
+                outcomes = await asyncio.to_thread(self._settle_batch, batch)
+            except BaseException as exc:  # cancelled, or the executor is gone
+                for item in batch:
+                    if not item.done.done():
+                        item.done.set_exception(exc)
+                raise
+            for item, outcome in zip(batch, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    item.done.set_exception(outcome)
+                else:
+                    item.done.set_result(outcome)
+
+    def _settle_batch(self, batch: list[_Settlement]) -> list[Handled | BaseException]:
+        if len(batch) > 1:
+            try:
+                return list(self._together(batch))
+            except Exception:
+                log.info("settlement.batch_rolled_back", size=len(batch), exc_info=True)
+        return [self._alone_or_error(item) for item in batch]
+
+    def _together(self, batch: list[_Settlement]) -> list[Handled]:
+        with SharedTransaction(self._sessions) as shared:
+            outcomes = []
+            for item in batch:
+                event = item.event
+                with shared.unit(correlationid=event.correlation, message_id=event.id) as uow:
+                    if not item.delivery.registered:
+                        self._inbox.register(uow, event, item.delivery)
+                    outcomes.append(item.work(uow))
+            shared.commit()
+        return outcomes
+
+    def _alone_or_error(self, item: _Settlement) -> Handled | BaseException:
+        try:
+            return self.alone(item.event, item.delivery, item.work)
+        except Exception as exc:
+            return exc
+
+    def alone(self, event: CloudEvent, delivery: Delivery, work: Work) -> Handled:
+        """Settle one delivery in a transaction of its own. If a competing delivery wrote the
+        message's inbox row meanwhile, the work runs again against that row, and the row's
+        guard decides which outcome stands."""
+        register = not delivery.registered
+        while True:
+            try:
+                with UnitOfWork(
+                    self._sessions, correlationid=event.correlation, message_id=event.id
+                ) as uow:
+                    if register:
+                        self._inbox.register(uow, event, delivery)
+                    return work(uow)
+            except IntegrityError:
+                if not register:
+                    raise
+                register = False
