@@ -3,6 +3,7 @@ the external file, each compared with the other copy."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -13,6 +14,9 @@ from hub.audit.journal import JournalContents
 
 EXTERNAL = "external file"
 DATABASE = "database"
+# What is wrong with each checkpoint's signature (None: the key signed it), in order; verify
+# may hand the work to its worker processes.
+Verdicts = Callable[[Ed25519PublicKey, list[Checkpoint]], list[str | None]]
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ def collect_anchors(
     external: JournalContents | None,
     public_key: Ed25519PublicKey | None,
     result: VerifyResult,
+    verdicts: Verdicts | None = None,
 ) -> dict[int, Anchor]:
     """Anchors by sequence number; every checkpoint that cannot be trusted becomes a problem.
 
@@ -47,8 +52,13 @@ def collect_anchors(
         return {}
     anchors: dict[int, Anchor] = {}
     by_seq: dict[int, Checkpoint] = {}
+    # Each distinct checkpoint's signature checked once: the file's copy of a database
+    # checkpoint is usually the same, field for field (so is its verdict).
+    distinct = list(dict.fromkeys([*stored, *external_cps]))
+    found = (verdicts or _verdicts_here)(public_key, distinct)
+    checked = dict(zip(distinct, found, strict=True))
     for cp in stored:
-        why = signature_problem(cp, public_key)
+        why = checked[cp]
         if why is None:
             by_seq[cp.seq] = cp
         else:
@@ -56,7 +66,7 @@ def collect_anchors(
                 Problem(cp.seq, ProblemKind.BAD_SIGNATURE, f"database checkpoint {why}")
             )
     if external is not None:
-        _compare_external(external, stored, public_key, anchors, result)
+        _compare_external(external, stored, checked, anchors, result)
     mirrored = {cp.seq for cp in external_cps}
     result.unmirrored = sum(1 for seq in by_seq if seq not in mirrored)
     for seq, cp in by_seq.items():
@@ -64,10 +74,14 @@ def collect_anchors(
     return anchors
 
 
+def _verdicts_here(public_key: Ed25519PublicKey, checkpoints: list[Checkpoint]) -> list[str | None]:
+    return [signature_problem(cp, public_key) for cp in checkpoints]
+
+
 def _compare_external(
     external: JournalContents,
     stored: list[Checkpoint],
-    public_key: Ed25519PublicKey,
+    checked: dict[Checkpoint, str | None],
     anchors: dict[int, Anchor],
     result: VerifyResult,
 ) -> None:
@@ -85,7 +99,7 @@ def _compare_external(
         )
     stored_by_seq = {cp.seq: cp for cp in stored}
     for cp in external.checkpoints:
-        why = signature_problem(cp, public_key)
+        why = checked[cp]
         if why is not None:
             result.problems.append(
                 Problem(cp.seq, ProblemKind.BAD_SIGNATURE, f"external checkpoint {why}")

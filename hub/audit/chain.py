@@ -1,5 +1,8 @@
 """Append audit entries to one hash chain: each entry hashes its canonical form (RFC 8785)
-together with the hash of the entry before it, so an edit, insertion or deletion shows."""
+together with the hash of the entry before it, so an edit, insertion or deletion shows.
+
+The canonical form comes from `hub.audit.canonical.dumps`, which gives `rfc8785.dumps`'s bytes
+exactly (faster): trails written before it verify unchanged."""
 
 from __future__ import annotations
 
@@ -8,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import rfc8785
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.audit.canonical import dumps
 from hub.store.tables import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -49,7 +52,7 @@ def canonical_payload(entry: AuditEntry) -> dict[str, Any]:
 
 def payload_hash(payload: dict[str, Any]) -> str:
     """The entry hash of a canonical payload; writer and verifier share this one function."""
-    return hashlib.sha256(rfc8785.dumps(payload)).hexdigest()
+    return hashlib.sha256(dumps(payload)).hexdigest()
 
 
 def compute_hash(entry: AuditEntry) -> str:
@@ -61,7 +64,7 @@ def digest(data: bytes | str | dict[str, Any] | list[Any]) -> str:
     raw = (
         data
         if isinstance(data, bytes)
-        else (data.encode() if isinstance(data, str) else rfc8785.dumps(data))
+        else (data.encode() if isinstance(data, str) else dumps(data))
     )
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 

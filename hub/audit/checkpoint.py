@@ -103,6 +103,13 @@ def signature_problem(checkpoint: Checkpoint, public_key: Ed25519PublicKey) -> s
     return None
 
 
+def signature_problems(public_key: bytes, checkpoints: list[Checkpoint]) -> list[str | None]:
+    """`signature_problem` of each checkpoint, the key as raw bytes: what verify's worker
+    processes run (a key object does not cross processes)."""
+    key = Ed25519PublicKey.from_public_bytes(public_key)
+    return [signature_problem(checkpoint, key) for checkpoint in checkpoints]
+
+
 @dataclass(frozen=True)
 class CheckpointPolicy:
     """When to sign: `every` entries, or `seconds` after the last checkpoint if the chain grew."""

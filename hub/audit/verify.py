@@ -1,29 +1,47 @@
 """`verify_chain`: walk the trail in sequence order, a batch per query, recompute each hash,
-check each link and each signed checkpoint, and name the first thing that is wrong."""
+check each link and each signed checkpoint, and name the first thing that is wrong.
+
+On a long trail the hashes (and checkpoint signatures) are recomputed in worker processes
+while this process reads the next batches; the batches are still checked here one after the
+other, so the problems found and their order are those of a walk in one process."""
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import marshal
+import multiprocessing
+import os
+import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
+from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from typing import Protocol
 
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.audit.anchors import Anchor, collect_anchors
-from hub.audit.chain import GENESIS_HASH, payload_hash
-from hub.audit.checkpoint import Checkpoint
+from hub.audit.anchors import Anchor, Verdicts, collect_anchors
+from hub.audit.chain import GENESIS_HASH
+from hub.audit.checkpoint import Checkpoint, signature_problems
 from hub.audit.diagnosis import RADIUS, Break, StoredEntry, diagnose
 from hub.audit.findings import Problem, ProblemKind, VerifyResult
 from hub.audit.journal import CheckpointJournal
 from hub.audit.keys import existing_signing_key
+from hub.audit.rehash import Mismatch, RawRow, first_mismatch, packed_mismatch
 from hub.config import Settings
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 from hub.store.tables import AuditCheckpoint, AuditEntry, AuditHead
 
 BATCH_SIZE = 5000
+PARALLEL_FROM = 20_000  # entries from which hashes are recomputed in worker processes
+MAX_WORKERS = 4
 Progress = Callable[[int, int], None]  # (entries checked, entries on the chain)
 
 _T = AuditEntry.__table__.c
@@ -54,8 +72,13 @@ def verify_chain(
     journal: CheckpointJournal | None,
     batch_size: int = BATCH_SIZE,
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> VerifyResult:
-    """Check the whole trail; `result.first` names the first problem (seq, kind, detail)."""
+    """Check the whole trail; `result.first` names the first problem (seq, kind, detail).
+
+    `workers`: processes recomputing hashes beside the walk; None picks by the trail's length
+    (`default_workers`), 0 keeps everything in this process. The result is the same either way.
+    """
     started = time.perf_counter()
     result = VerifyResult()
     # The file is read before the database snapshot: its lines are written after their
@@ -70,8 +93,12 @@ def verify_chain(
             Checkpoint.from_row(row)
             for row in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
         ]
-        anchors = collect_anchors(stored, external, public_key, result)
-        end = _walk(session, anchors, batch_size, head_seq, progress, result)
+        if workers is None:
+            workers = default_workers(head_seq)
+        with _workers(workers) as pool:
+            verdicts = None if pool is None else _signature_verdicts(pool, workers)
+            anchors = collect_anchors(stored, external, public_key, result, verdicts)
+            end = _walk(session, anchors, batch_size, head_seq, progress, result, pool, workers)
         if end.broken is not None:
             at, found = end.broken
             window = session.execute(
@@ -87,6 +114,86 @@ def verify_chain(
     return result
 
 
+class _Hashed(Protocol):
+    """A batch's hash check, done now or in a worker process (a Future)."""
+
+    def result(self) -> Mismatch: ...
+
+
+class _InProcess:
+    """The check of one batch, run when asked for (small trails: no worker processes)."""
+
+    def __init__(self, rows: Sequence[RawRow]) -> None:
+        self._rows = rows
+
+    def result(self) -> Mismatch:
+        return first_mismatch(self._rows)
+
+
+def default_workers(entries: int) -> int:
+    """Worker processes for a trail of `entries`: none below PARALLEL_FROM or on one core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    if entries < PARALLEL_FROM or not cores or cores < 2:
+        return 0
+    return min(cores, MAX_WORKERS)
+
+
+@contextmanager
+def _workers(workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    """Worker processes for hashes and signatures, or None to do everything here."""
+    if workers <= 0:
+        yield None
+        return
+    # fork on Linux: the workers inherit the loaded modules and start in milliseconds; they
+    # only compute what they are sent and never touch the parent's connections.
+    method = "fork" if sys.platform == "linux" else "spawn"
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _signature_verdicts(pool: ProcessPoolExecutor, workers: int) -> Verdicts:
+    """Checks checkpoint signatures in the worker processes, a share of them each."""
+
+    def verdicts(public_key: Ed25519PublicKey, checkpoints: list[Checkpoint]) -> list[str | None]:
+        raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        size = max(1, -(-len(checkpoints) // (4 * workers)))
+        chunks = [checkpoints[i : i + size] for i in range(0, len(checkpoints), size)]
+        found = pool.map(signature_problems, itertools.repeat(raw), chunks)
+        return [verdict for chunk in found for verdict in chunk]
+
+    return verdicts
+
+
+def _batches(session: Session, batch_size: int) -> Generator[list[RawRow], None, None]:
+    """The trail in seq order, one query per batch (keyset on seq), detail as stored text.
+
+    Read through the driver's own cursor, on the session's connection (so in its snapshot):
+    SQLAlchemy's row objects and JSON parsing cost as much as hashing here, and the rows go
+    to worker processes as plain tuples.
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    mark = "%s" if postgres else "?"
+    # PostgreSQL: the json column's own text (psycopg would parse it); SQLite stores text.
+    detail = "detail::text" if postgres else "detail"
+    query = (
+        f"SELECT seq, recorded_at, correlationid, message_id, kind, actor, {detail},"
+        f" prev_hash, entry_hash FROM {AuditEntry.__tablename__}"
+    )
+    first = f"{query} ORDER BY seq LIMIT {mark}"
+    after = f"{query} WHERE seq > {mark} ORDER BY seq LIMIT {mark}"
+    cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(first, (batch_size,))
+        while rows := cursor.fetchall():
+            yield rows
+            cursor.execute(after, (rows[-1][0], batch_size))
+    finally:
+        cursor.close()
+
+
 def _walk(
     session: Session,
     anchors: dict[int, Anchor],
@@ -94,62 +201,120 @@ def _walk(
     total: int,
     progress: Progress | None,
     result: VerifyResult,
+    pool: ProcessPoolExecutor | None,
+    workers: int,
 ) -> _WalkEnd:
-    """The hot loop: one query per batch (keyset on seq), one hash per entry, nothing else."""
+    """The hot loop: batches read here in seq order while their hashes are recomputed (in
+    worker processes on a long trail); each batch is then checked here, in order, so the
+    first break found is the one a plain walk would find first."""
     end = _WalkEnd()
-    expected, prev = 1, GENESIS_HASH
-    last_vouched = 0
-    recomputed_seen = False
-    while True:
-        query = select(*_COLUMNS).order_by(_T.seq).limit(batch_size)
-        if expected > 1:
-            query = query.where(_T.seq >= expected)
-        rows = session.execute(query).all()
-        if not rows:
-            return end
-        for seq, recorded_at, corr, message_id, kind, actor, detail, prev_hash, stored in rows:
-            if seq != expected:
-                end.broken = (seq, Break.EARLY) if seq < expected else (expected, Break.GAP)
-                break
-            content = {
-                "seq": seq,
-                "recorded_at": recorded_at,
-                "correlationid": corr,
-                "message_id": message_id,
-                "kind": kind,
-                "actor": actor,
-                "detail": detail,
-                "prev_hash": prev_hash,
-            }
-            if payload_hash(content) != stored:
-                end.broken = (seq, Break.HASH)
-                break
-            if prev_hash != prev:
-                end.broken = (seq, Break.LINK)
-                break
+    state = _Walk(anchors, result)
+    ahead = 2 * workers if workers > 0 else 1
+    pending: deque[tuple[list[RawRow], _Hashed]] = deque()
+    with closing(_batches(session, batch_size)) as batches:
+        while True:
+            for rows in itertools.islice(batches, ahead - len(pending)):
+                hashed = _InProcess(rows) if pool is None else _submit(pool, rows)
+                pending.append((rows, hashed))
+            if not pending:
+                return end
+            rows, hashed = pending.popleft()
+            end.broken = state.check(rows, _outcome(rows, hashed))
+            end.last_seq, end.last_hash = state.expected - 1, state.prev
+            result.entries = end.last_seq
+            if end.broken is not None:
+                return end
+            if progress is not None:
+                progress(result.entries, max(total, result.entries))
+
+
+def _submit(pool: ProcessPoolExecutor, rows: list[RawRow]) -> _Hashed:
+    try:
+        packed = marshal.dumps(rows)
+    except ValueError:  # a column of a type marshal does not know: hash the batch here
+        return _InProcess(rows)
+    return pool.submit(packed_mismatch, packed)
+
+
+def _outcome(rows: Sequence[RawRow], hashed: _Hashed) -> Mismatch:
+    try:
+        return hashed.result()
+    except BrokenExecutor:  # a worker died (killed, out of memory): check the batch here
+        return first_mismatch(rows)
+
+
+@dataclass
+class _Walk:
+    """Where the walk stands: the seq and hash the next entry must have, what checkpoints said."""
+
+    anchors: dict[int, Anchor]
+    result: VerifyResult
+    expected: int = 1
+    prev: str = GENESIS_HASH
+    last_vouched: int = 0
+    recomputed_seen: bool = False
+    anchor_seqs: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.anchor_seqs = sorted(self.anchors)
+
+    def check(self, rows: Sequence[RawRow], mismatch: Mismatch) -> tuple[int, Break] | None:
+        """Check one batch in order: number, hash (`mismatch`: where it first failed), link,
+        checkpoint; the first break, or None with the walk moved past the batch."""
+        if mismatch[0] == len(rows) and self._numbered_and_linked(rows):
+            # The usual batch, nothing wrong: the checkpoints in it are all left to look at.
+            first = self.expected
+            low = bisect.bisect_left(self.anchor_seqs, first)
+            high = bisect.bisect_left(self.anchor_seqs, first + len(rows))
+            for seq in self.anchor_seqs[low:high]:
+                self._vouch(seq, rows[seq - first][8], self.anchors[seq])
+            self.prev = rows[-1][8]
+            self.expected += len(rows)
+            return None
+        return self._check_each(rows, mismatch)
+
+    def _numbered_and_linked(self, rows: Sequence[RawRow]) -> bool:
+        """Every row has the next seq and links to the row before (list compares, in C)."""
+        if [row[0] for row in rows] != list(range(self.expected, self.expected + len(rows))):
+            return False
+        hashes = [row[8] for row in rows]
+        return [row[7] for row in rows] == [self.prev, *hashes[:-1]]
+
+    def _check_each(self, rows: Sequence[RawRow], mismatch: Mismatch) -> tuple[int, Break] | None:
+        """Row by row, in the order a plain walk checks: the first break found."""
+        hash_fails_at, error = mismatch
+        anchors = self.anchors
+        for index, row in enumerate(rows):
+            seq, prev_hash, stored = row[0], row[7], row[8]
+            if seq != self.expected:
+                return (seq, Break.EARLY) if seq < self.expected else (self.expected, Break.GAP)
+            if index == hash_fails_at:
+                if error is not None:
+                    raise error  # content that cannot be hashed, as the plain walk raised it
+                return seq, Break.HASH
+            if prev_hash != self.prev:
+                return seq, Break.LINK
             anchor = anchors.get(seq)
             if anchor is not None:
-                if anchor.head_hash == stored:
-                    last_vouched = seq
-                elif not recomputed_seen:
-                    recomputed_seen = True
-                    result.problems.append(
-                        Problem(
-                            seq,
-                            ProblemKind.RECOMPUTED,
-                            f"the entry's hash is not the one the signed checkpoint in the "
-                            f"{anchor.where} vouches for: the chain after seq {last_vouched} "
-                            "was rewritten",
-                        )
-                    )
-            prev = stored
-            expected += 1
-        end.last_seq, end.last_hash = expected - 1, prev
-        result.entries = end.last_seq
-        if end.broken is not None:
-            return end
-        if progress is not None:
-            progress(result.entries, max(total, result.entries))
+                self._vouch(seq, stored, anchor)
+            self.prev = stored
+            self.expected += 1
+        return None
+
+    def _vouch(self, seq: int, stored: str, anchor: Anchor) -> None:
+        if anchor.head_hash == stored:
+            self.last_vouched = seq
+        elif not self.recomputed_seen:
+            self.recomputed_seen = True
+            self.result.problems.append(
+                Problem(
+                    seq,
+                    ProblemKind.RECOMPUTED,
+                    f"the entry's hash is not the one the signed checkpoint in the "
+                    f"{anchor.where} vouches for: the chain after seq {self.last_vouched} "
+                    "was rewritten",
+                )
+            )
 
 
 def _check_tail(

@@ -17,17 +17,20 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import JSON, Engine, bindparam, text
 
+from hub.audit.chain import AuditDraft, append_entries
 from hub.audit.checkpoint import CheckpointSigner
 from hub.audit.diagnosis import StoredEntry
 from hub.audit.findings import ProblemKind, VerifyResult
+from hub.audit.journal import CheckpointJournal
+from hub.audit.keys import existing_signing_key
 from hub.audit.sealing import Checkpointer
-from hub.audit.verify import verify_store
+from hub.audit.verify import verify_chain, verify_store
 from hub.config import Settings
 from hub.contracts import ContractRegistry
 from hub.flows import default_flows
 from hub.gateway import AgencyGateway
 from hub.pipeline import Pipeline
-from hub.store.engine import make_engine, make_session_factory
+from hub.store.engine import WRITE_INTENT, make_engine, make_session_factory
 from hub.store.migrate import upgrade
 from tests.fakes import FakeRopConnector, FakeVehicleRegister, vehicle
 
@@ -221,3 +224,65 @@ def test_checkpoints_deleted_from_the_database_are_named(trail: Trail) -> None:
     checkpoint = trail.next_checkpoint(TARGET)
     trail.sql("DELETE FROM audit_checkpoints WHERE seq = :seq", seq=checkpoint)
     assert first_problem(trail)[:2] == (checkpoint, ProblemKind.CHECKPOINT_MISSING)
+
+
+def verify_with(trail: Trail, workers: int, batch_size: int = 4) -> VerifyResult:
+    """verify_chain on the trail, hashes recomputed here (0) or in worker processes."""
+    key = existing_signing_key(trail.settings)
+    assert key is not None
+    return verify_chain(
+        make_session_factory(trail.engine),
+        public_key=key.public_key(),
+        journal=CheckpointJournal.from_settings(trail.settings),
+        batch_size=batch_size,
+        workers=workers,
+    )
+
+
+TAMPERING = {
+    "none": [],
+    "edited": ["UPDATE audit_entries SET kind = 'forged' WHERE seq = 10"],
+    "deleted": ["DELETE FROM audit_entries WHERE seq = 10"],
+    "swapped": [
+        "UPDATE audit_entries SET seq = -1 WHERE seq = 10",
+        "UPDATE audit_entries SET seq = 10 WHERE seq = 11",
+        "UPDATE audit_entries SET seq = 11 WHERE seq = -1",
+    ],
+    "relinked": ["UPDATE audit_entries SET prev_hash = entry_hash WHERE seq = 10"],
+    "bad signature": [
+        "UPDATE audit_checkpoints SET signature = 'AAAA' WHERE seq ="
+        " (SELECT MIN(seq) FROM audit_checkpoints WHERE seq >= 10)"
+    ],
+    "checkpoint deleted": [
+        "DELETE FROM audit_checkpoints WHERE seq = (SELECT MAX(seq) FROM audit_checkpoints)"
+    ],
+}
+
+
+@pytest.mark.parametrize("tampering", TAMPERING)
+def test_worker_processes_find_what_one_process_finds(trail: Trail, tampering: str) -> None:
+    for statement in TAMPERING[tampering]:
+        trail.sql(statement)
+    here, there = verify_with(trail, workers=0), verify_with(trail, workers=2)
+    assert [str(p) for p in there.problems] == [str(p) for p in here.problems]
+    assert (there.entries, there.unsealed) == (here.entries, here.unsealed)
+    assert here.ok == (tampering == "none")
+
+
+def test_entries_the_fast_canonical_form_steps_aside_for_verify(trail: Trail) -> None:
+    # Floats RFC 8785 writes its own way, keys whose UTF-16 order differs, Arabic, control
+    # characters, the largest safe integer: written by the hub, read back as stored text.
+    sessions = make_session_factory(trail.engine)
+    details: list[dict[str, Any]] = [
+        {"whole": 12.0, "tiny": 1e-7, "huge": 1e21, "neg": -0.0, "latency_ms": 3.25},
+        {"\U0001f600": "emoji key", "\ue000": "private use", "a": 1},
+        {"owner": "سالم بن حمد الحارثي", "ctl": "\x01\n\t\x7f", "n": 2**53 - 1},
+        {"nested": [[[{"deep": [1, 2.5, None, True]}]]]},
+    ]
+    with sessions.begin() as session:
+        session.connection(execution_options=WRITE_INTENT)
+        append_entries(session, [AuditDraft("test.odd", detail) for detail in details])
+    for workers in (0, 2):
+        result = verify_with(trail, workers, batch_size=5)
+        assert result.ok, result.problems
+        assert result.entries == len(trail.rows())

@@ -1,0 +1,247 @@
+"""`hub.audit.canonical.dumps` and `hub.audit.rehash.row_hash` against `rfc8785.dumps`: the same
+bytes for every value, or the same error. Every stored entry hash depends on it."""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import math
+from typing import Any
+
+import pytest
+import rfc8785
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hub.audit import canonical
+from hub.audit.chain import payload_hash
+from hub.audit.rehash import RawRow, first_mismatch, load_detail, payload, row_hash
+
+# Keys and text from every plane, lone surrogates included, and numbers at every edge.
+texts = st.text(st.characters(codec=None), max_size=12) | st.sampled_from(
+    ["", "\ud800", "a\udfff", "\U0001f600", "\ue000", "\uffff", "مرحبا", "\x00\x1f\x7f\u2028"]
+)
+ints = st.integers() | st.sampled_from([2**53 - 1, 2**53, -(2**53) + 1, -(2**53), 10**15])
+floats = st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(
+    [0.0, -0.0, 1.0, -1.0, 0.1, 1e-7, 1e-6, 1e16, 1e21, 1e20, 5e-324, 2.0**60, 12.34, 0.0001]
+)
+scalars = st.none() | st.booleans() | ints | floats | texts
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(texts, inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def outcome(dumps: Any, value: Any) -> tuple[str, Any]:
+    """("ok", bytes) or ("error", exception type) of a canonicaliser on a value."""
+    try:
+        return "ok", dumps(value)
+    except Exception as error:  # noqa: BLE001 - the type is what is compared
+        return "error", type(error)
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@given(values)
+def test_same_bytes_or_same_error_as_rfc8785(value: Any) -> None:
+    assert outcome(canonical.dumps, value) == outcome(rfc8785.dumps, value)
+
+
+class Colour(enum.StrEnum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+class Key(str):
+    """A str subclass that sorts backwards: rfc8785 ignores that, `json` would not."""
+
+    def __lt__(self, other: object) -> bool:
+        return str.__gt__(self, str(other))
+
+
+def _cyclic() -> list[Any]:
+    value: list[Any] = []
+    value.append(value)
+    return value
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"k": [value]}
+    return value
+
+
+EXPLICIT: list[Any] = [
+    # RFC 8785 section 3.2.3's own example
+    {
+        "numbers": [333333333.33333329, 1e30, 4.50, 2e-3, 0.000000000000000000000000001],
+        "string": "\u20ac$\u000f\u000aA'\u0042\u0022\u005c\\\"/",
+        "literals": [None, True, False],
+    },
+    {"name_ar": "سالم بن حمد الحارثي", "zone": "القرم", "months": 3},
+    {"\U0001f600": 1, "\ue000": 2, "a": 3, "\uffff": 4},  # UTF-16 and code-point order differ
+    {"ctl": "\x00\x01\x08\t\n\x0b\x0c\r\x1f\x7f\u2028\u2029", "\u0001": "key"},
+    {"latency_ms": 12.34, "whole": 12.0, "neg": -0.0, "tiny": 1e-7, "huge": 1e21, "x": 2.0**60},
+    {"float": [0.1, 0.5, 100.25, 1e-4, 9.999e-5, 1e15 + 0.5, 123456789012345.6]},
+    {"big": 2**53},
+    {"big": -(2**53)},
+    {"safe": [2**53 - 1, -(2**53) + 1, 0, -1]},
+    {"nan": math.nan},
+    {"inf": [math.inf]},
+    {"lone": "\ud800"},
+    {"\udc00": "lone surrogate key"},
+    {1: "int key"},
+    {None: "none key"},
+    {"tuple": (1, "a")},
+    {"colour": Colour.RED, Colour.RED: "enum key"},
+    {"level": Level.HIGH},
+    {Key("b"): 1, Key("a"): 2},
+    {"bool": [True, False, None]},
+    {"bytes": b"x"},
+    {"set": {1}},
+    _nested(10),
+    _nested(63),
+    _nested(200),
+    _cyclic(),
+    "just a string",
+    42,
+    2.5,
+    None,
+    [],
+    {},
+]
+
+
+@pytest.mark.parametrize("value", EXPLICIT, ids=range(len(EXPLICIT)))
+def test_explicit_cases(value: Any) -> None:
+    assert outcome(canonical.dumps, value) == outcome(rfc8785.dumps, value)
+
+
+def test_the_fast_path_is_taken_for_ordinary_entries() -> None:
+    entry = {"seq": 1, "detail": {"agency": "rop", "latency_ms": 12.34, "owner": "سالم"}}
+    assert canonical.plain(entry)
+    assert not canonical.plain({"latency_ms": 12.0})
+    assert not canonical.plain({"\U0001f600": 1})
+    assert canonical.plain({"v": "\U0001f600"})  # only keys are ordered
+
+
+# -- rows as verify reads them: detail still its stored JSON text ---------------------------
+
+optional_texts = st.none() | texts
+
+
+def stored_text(detail: Any, ensure_ascii: bool) -> str | None:
+    """The detail column's text, as SQLAlchemy's JSON type writes it (json.dumps)."""
+    try:
+        return json.dumps(detail, ensure_ascii=ensure_ascii)
+    except (ValueError, TypeError):
+        return None
+
+
+def expected(row: RawRow) -> tuple[str, Any]:
+    """What hashing the row as before gives: the detail parsed as SQLAlchemy does, then
+    sha256 over `rfc8785.dumps` (not `payload_hash`, which shares code with `row_hash`)."""
+    return outcome(lambda r: hashlib.sha256(rfc8785.dumps(payload(r))).hexdigest(), row)
+
+
+@settings(max_examples=1000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seq=ints,
+    recorded_at=texts,
+    correlationid=optional_texts,
+    message_id=optional_texts,
+    kind=texts,
+    actor=texts,
+    detail=values,
+    ensure_ascii=st.booleans(),
+    prev_hash=texts,
+)
+def test_row_hash_is_payload_hash_of_the_parsed_row(
+    seq: int,
+    recorded_at: str,
+    correlationid: str | None,
+    message_id: str | None,
+    kind: str,
+    actor: str,
+    detail: Any,
+    ensure_ascii: bool,
+    prev_hash: str,
+) -> None:
+    text = stored_text(detail, ensure_ascii)
+    row = (seq, recorded_at, correlationid, message_id, kind, actor, text, prev_hash, "")
+    assert outcome(row_hash, row) == expected(row)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1}',
+        ' {"a": 1}',
+        '{"a": 1} ',
+        '{"a": 1}x',
+        '{"a": NaN}',
+        '{"a": -Infinity}',
+        '{"a": 1.0}',
+        '{"a": 1E2}',
+        '{"a": 12.34}',
+        '{"a": 123456789012345678}',
+        '{"a": 1, "a": 2}',
+        '{"\\ud83d\\ude00": 1, "\\ue000": 2}',
+        '{"a": "\\ud800"}',
+        '"text"',
+        "[]",
+        "",
+        "{",
+        "null",
+        None,
+        5,
+        b'{"a": 1}',
+    ],
+)
+def test_row_hash_on_odd_stored_text(text: Any) -> None:
+    row = (7, "2026-11-29T08:00:00+00:00", "case", None, "step", "hub", text, "0" * 64, "")
+    assert outcome(row_hash, row) == expected(row)
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        ("7", "at", "c", "m", "k", "hub", "{}", "p", ""),  # SQLite would keep a text seq
+        (2**53, "at", "c", "m", "k", "hub", "{}", "p", ""),
+        (7, 5, "c", "m", "k", "hub", "{}", "p", ""),
+        (7, "at", 5, "m", "k", "hub", "{}", "p", ""),
+        (7, "at", "c", "m", "k", "hub\ud800", "{}", "p", ""),
+        (7, "at", "c", "m", "k", "hub", "{}", None, ""),
+    ],
+)
+def test_row_hash_on_odd_columns(row: RawRow) -> None:
+    assert outcome(row_hash, row) == expected(row)
+
+
+def test_first_mismatch_names_the_first_wrong_row_or_its_error() -> None:
+    def row(seq: int, detail: str) -> RawRow:
+        content = (seq, "at", "c", "m", "k", "hub", detail, "p")
+        return (*content, payload_hash(payload((*content, ""))))
+
+    rows = [row(seq, '{"n": 1}') for seq in range(1, 6)]
+    assert first_mismatch(rows) == (5, None)
+    edited = [*rows[:2], (*rows[2][:6], '{"n": 2}', *rows[2][7:]), *rows[3:]]
+    assert first_mismatch(edited) == (2, None)
+    broken = [*rows[:3], (*rows[3][:6], '{"n": NaN}', *rows[3][7:]), *rows[4:]]
+    index, error = first_mismatch(broken)
+    assert index == 3 and isinstance(error, rfc8785.CanonicalizationError)
+
+
+def test_load_detail_reads_as_sqlalchemy_does() -> None:
+    assert load_detail(None) is None
+    assert load_detail('{"a": [1, 2.5]}') == {"a": [1, 2.5]}
+
+
+def test_hash_is_sha256_of_rfc8785() -> None:
+    content = {"seq": 1, "detail": {"owner": "سالم", "latency_ms": 3.25}, "prev_hash": "0" * 64}
+    assert payload_hash(content) == hashlib.sha256(rfc8785.dumps(content)).hexdigest()
