@@ -147,6 +147,9 @@ def _workers(workers: int) -> Iterator[ProcessPoolExecutor | None]:
     # fork on Linux: the workers inherit the loaded modules and start in milliseconds; they
     # only compute what they are sent and never touch the parent's connections.
     method = "fork" if sys.platform == "linux" else "spawn"
+    for stream in (sys.stdout, sys.stderr):  # a forked child flushes what it inherited
+        if stream is not None:
+            stream.flush()
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
     try:
         yield pool
