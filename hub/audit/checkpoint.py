@@ -10,10 +10,10 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-import rfc8785
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from hub.audit.canonical import dumps
 from hub.audit.keys import key_id
 from hub.store.tables import AuditCheckpoint
 
@@ -30,7 +30,7 @@ class Checkpoint:
 
     def statement(self) -> bytes:
         """The bytes the signature covers (RFC 8785, like the chain itself)."""
-        return rfc8785.dumps(
+        return dumps(
             {
                 "seq": self.seq,
                 "head_hash": self.head_hash,

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from hub.audit import canonical
 from hub.audit.chain import payload_hash
+from hub.audit.checkpoint import Checkpoint
 from hub.audit.rehash import RawRow, first_mismatch, load_detail, payload, row_hash
 
 # Keys and text from every plane, lone surrogates included, and numbers at every edge.
@@ -245,3 +246,10 @@ def test_load_detail_reads_as_sqlalchemy_does() -> None:
 def test_hash_is_sha256_of_rfc8785() -> None:
     content = {"seq": 1, "detail": {"owner": "سالم", "latency_ms": 3.25}, "prev_hash": "0" * 64}
     assert payload_hash(content) == hashlib.sha256(rfc8785.dumps(content)).hexdigest()
+
+
+def test_checkpoint_statement_is_still_rfc8785() -> None:
+    # Checkpoints signed before hub.audit.canonical must still verify: same signed bytes.
+    checkpoint = Checkpoint(12, "ab" * 32, "2026-11-29T08:00:00+00:00", "k" * 16, "")
+    fields = {"seq": 12, "head_hash": "ab" * 32, "signed_at": checkpoint.signed_at}
+    assert checkpoint.statement() == rfc8785.dumps(fields | {"key_id": "k" * 16})
