@@ -238,6 +238,7 @@ class Channel(virtual.Channel):
         nothing was committed and nothing came due since the queues were last found empty."""
         if not (self._consumers and self.qos.can_consume()):
             raise Empty()
+        self.connection.claimable = True  # a consumer with room: worth a short wait
         token = self.store.change_token()  # read before the claims: a later commit moves it
         if token == self._idle_token and (self._due_at is None or time.time() < self._due_at):
             raise Empty()
@@ -342,6 +343,7 @@ class Transport(virtual.Transport):
         )
         self._doorbell = doorbell(self.database_path)
         self._last_delivery = time.monotonic()
+        self.claimable = False  # set by a channel that could take a message this round
 
     def drain_events(self, connection: Any, timeout: float | None = None, **_: Any) -> None:
         """kombu's polling loop, with waits that adapt to the quiet time, end early when this
@@ -351,6 +353,7 @@ class Transport(virtual.Transport):
         assert cycle is not None  # made in virtual.Transport.__init__
         while True:
             rung = self._doorbell.rings  # before looking: a ring after it cuts the wait short
+            self.claimable = False
             try:
                 cycle.get(self._deliver, timeout=timeout)
             except Empty:
@@ -361,7 +364,11 @@ class Transport(virtual.Transport):
             now = time.monotonic()
             if deadline is not None and now >= deadline:
                 raise TimeoutError()
-            wait = self.wait_s(now - self._last_delivery)
+            # Every consumer at its prefetch limit: only an ack (a commit here, which rings)
+            # can change that, so there is no point looking again soon.
+            wait = (
+                self.wait_s(now - self._last_delivery) if self.claimable else self.polling_interval
+            )
             self._doorbell.wait(rung, wait if deadline is None else min(wait, deadline - now))
 
     def wait_s(self, quiet_s: float) -> float:

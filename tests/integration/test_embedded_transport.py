@@ -513,6 +513,32 @@ def test_a_publish_on_the_consuming_channel_itself_is_delivered(url: str) -> Non
     assert [m.delivery_info["redelivered"] for m in got] == [False, True]
 
 
+def test_a_consumer_at_its_prefetch_limit_takes_the_next_message_once_it_acks(
+    url: str,
+) -> None:
+    """At the limit it waits the long interval (30 s here); the ack, a commit in this process
+    from another thread, rings the doorbell and the next message follows at once."""
+    slow = {"polling_interval": 30, "min_polling_interval": 30}
+    got: list[Any] = []
+    with Connection(url, transport_options=slow) as conn:
+        queue = inbound()(conn.channel())
+        queue.declare()
+        publish(url, {"n": 1})
+        publish(url, {"n": 2})
+        channel = conn.channel()
+        with Consumer(channel, [queue], callbacks=[lambda b, m: got.append(m)], prefetch_count=1):
+            conn.drain_events(timeout=10.0)
+            assert not channel.qos.can_consume()
+            acker = threading.Timer(0.3, got[0].ack)
+            acker.start()
+            try:
+                conn.drain_events(timeout=10.0)
+            finally:
+                acker.join()
+        assert [m.payload for m in got] == [{"n": 1}, {"n": 2}]
+        got[1].ack()
+
+
 def test_a_failed_claim_is_raised_and_the_next_drain_tries_again(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
