@@ -132,13 +132,13 @@ class _InProcess:
 
 def default_workers(entries: int) -> int:
     """Worker processes for a trail of `entries`: none below PARALLEL_FROM, on one core, or
-    when other processes already keep the cores busy (measured on a shared 2-core machine:
-    extra processes then only add the cost of shipping rows, and verify got slower)."""
+    when the cores are all busy already (measured on a shared 2-core machine: extra processes
+    then mostly add the cost of shipping rows, and verify was as often slower as faster)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     if entries < PARALLEL_FROM or not cores or cores < 2:
         return 0
-    if hasattr(os, "getloadavg") and os.getloadavg()[0] > cores - 1:
-        return 0  # no core to spare beyond the one this walk runs on
+    if hasattr(os, "getloadavg") and os.getloadavg()[0] >= cores:
+        return 0  # every core busy already (over the last minute)
     return min(cores, MAX_WORKERS)
 
 

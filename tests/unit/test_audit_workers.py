@@ -1,4 +1,4 @@
-"""When verify recomputes hashes in worker processes: long trails, with a core to spare."""
+"""When verify recomputes hashes in worker processes: long trails, cores not all busy."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from hub.audit.verify import MAX_WORKERS, PARALLEL_FROM, default_workers
         (PARALLEL_FROM - 1, 2, 0.0, 0),  # short trail: starting processes costs more
         (PARALLEL_FROM, 1, 0.0, 0),  # one core: nothing to run them on
         (PARALLEL_FROM, 2, 0.5, 2),
-        (PARALLEL_FROM, 2, 1.5, 0),  # the other core is busy already
+        (PARALLEL_FROM, 2, 1.5, 2),
+        (PARALLEL_FROM, 2, 2.5, 0),  # both cores busy already
         (10 * PARALLEL_FROM, 16, 2.0, MAX_WORKERS),
     ],
 )
