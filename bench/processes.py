@@ -19,13 +19,15 @@ BIN = Path(sys.executable).parent
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time a process has used (user + system, all its threads); 0 when it is gone."""
+def cpu_seconds(pid: int, *, system_only: bool = False) -> float:
+    """CPU time a process has used (user + system, all its threads; or only the kernel's
+    share, which thread hand-offs and waits show up in); 0 when it is gone."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    utime, stime = int(fields[11]), int(fields[12])
+    return (stime if system_only else utime + stime) / CLOCK_TICKS
 
 
 def machine_busy_seconds() -> float:
@@ -159,8 +161,9 @@ class Profiler:
             "--threads",
             "--nonblocking",
         ]
-        if idle:
-            command.append("--idle")
+        # Wall time (waits included) or, without `idle`, only threads holding the GIL: where
+        # the worker's Python CPU goes (a thread waiting on psycopg or a socket is left out).
+        command.append("--idle" if idle else "--gil")
         self._process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -73,8 +73,8 @@ def _rss(pids: list[int]) -> int:
     return sum(processes.rss_kib(p) for p in pids)
 
 
-def _cpu(pids: list[int]) -> float:
-    return sum(processes.cpu_seconds(p) for p in pids)
+def _cpu(pids: list[int], *, system_only: bool = False) -> float:
+    return sum(processes.cpu_seconds(p, system_only=system_only) for p in pids)
 
 
 def measure(
@@ -104,10 +104,12 @@ def measure(
         row.profile = str(out)
     timeout = max(120.0, sizes.messages / 5)
     worker_cpu, machine_cpu = _cpu(pids), processes.machine_busy_seconds()
+    worker_sys = _cpu(pids, system_only=True)
     row.throughput = burst(send, parking_requests(sizes.messages, f"B{tag}"), collector, timeout)
     answered = max(1, row.throughput.answered)
     row.cpu_ms_per_message = {
         "worker": round((_cpu(pids) - worker_cpu) * 1000 / answered, 2),
+        "worker_system": round((_cpu(pids, system_only=True) - worker_sys) * 1000 / answered, 2),
         "machine": round((processes.machine_busy_seconds() - machine_cpu) * 1000 / answered, 2),
     }
     if profiler is not None:

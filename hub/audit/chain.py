@@ -9,15 +9,18 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from hub.audit.canonical import dumps
 from hub.store.tables import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
+_ENTRIES = cast(Table, AuditEntry.__table__)
+_HEAD = cast(Table, AuditHead.__table__)
+_ROWS_PER_INSERT = 500  # well under SQLite's and PostgreSQL's bound-parameter limits
 HUB_ACTOR = "hub"
 # `session.info` key of a callable(session, head_seq, head_hash), run under the head lock after
 # each append: `Checkpointer.install` puts it there, so any unit of work signs when one is due.
@@ -69,34 +72,37 @@ def digest(data: bytes | str | dict[str, Any] | list[Any]) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def append_entries(session: Session, drafts: list[AuditDraft]) -> list[AuditEntry]:
-    """Place drafts on the chain inside the caller's transaction.
+def append_entries(session: Session, drafts: list[AuditDraft]) -> list[dict[str, Any]]:
+    """Place drafts on the chain inside the caller's transaction; the rows written.
 
     The head row is locked (FOR UPDATE on PostgreSQL; SQLite's write lock is already held),
-    so concurrent writers extend one chain instead of forking it.
+    so concurrent writers extend one chain instead of forking it. Core statements, not ORM
+    objects: entries are only ever inserted, and a commit may carry hundreds of them.
     """
     if not drafts:
         return []
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one()
-    entries = []
+    seq, prev_hash = session.execute(
+        select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == 1).with_for_update()
+    ).one()
+    rows = []
     for draft in drafts:
-        entry = AuditEntry(
-            seq=head.seq + 1,
-            recorded_at=draft.recorded_at,
-            correlationid=draft.correlationid,
-            message_id=draft.message_id,
-            kind=draft.kind,
-            actor=draft.actor,
-            detail=draft.detail,
-            prev_hash=head.entry_hash,
-        )
-        entry.entry_hash = compute_hash(entry)
-        head.seq, head.entry_hash = entry.seq, entry.entry_hash
-        session.add(entry)
-        entries.append(entry)
+        seq += 1
+        payload = {
+            "seq": seq,
+            "recorded_at": draft.recorded_at,
+            "correlationid": draft.correlationid,
+            "message_id": draft.message_id,
+            "kind": draft.kind,
+            "actor": draft.actor,
+            "detail": draft.detail,
+            "prev_hash": prev_hash,
+        }
+        prev_hash = payload_hash(payload)
+        rows.append(payload | {"entry_hash": prev_hash})
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        session.execute(insert(_ENTRIES).values(rows[start : start + _ROWS_PER_INSERT]))
+    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, entry_hash=prev_hash))
     hook = session.info.get(CHECKPOINT_HOOK)
     if hook is not None:
-        hook(session, head.seq, head.entry_hash)
-    return entries
+        hook(session, seq, prev_hash)
+    return rows
