@@ -4,7 +4,7 @@ message redelivered, sent twice or taken by two workers has its effect once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,6 +16,7 @@ from hub.store.tables import Message, MessageStatus
 from hub.store.uow import UnitOfWork
 
 MESSAGES = cast(Table, Message.__table__)  # Core statements: no ORM bookkeeping on the hot path
+_FIRST_SEEN = "hub.inbox.first_seen"  # `session.info` key: rows `claim` is to insert
 
 
 @dataclass(frozen=True)
@@ -91,37 +92,25 @@ class Inbox:
         raise RuntimeError(f"could not register message {event.id}")
 
     def register(self, uow: UnitOfWork, event: CloudEvent, delivery: Delivery) -> None:
-        """Write a first-seen message's row inside its outcome's transaction. Raises
-        IntegrityError when a competing delivery wrote it first."""
-        uow.session.execute(
-            insert(MESSAGES).values(
-                id=event.id,
-                type=event.type,
-                source=event.source,
-                correlationid=event.correlation,
-                causationid=event.causationid,
-                status=MessageStatus.PENDING,
-                attempts=delivery.attempt,
-                envelope=delivery.envelope,
-            )
-        )
+        """Note a first-seen message's row for its outcome's transaction. `claim` writes it,
+        with its outcome, in one INSERT; that raises IntegrityError when a competing delivery
+        wrote the row first."""
+        row = _row_values(event, delivery.envelope, delivery.attempt)
+        uow.session.info.setdefault(_FIRST_SEEN, {})[event.id] = row
         self._audit_arrival(uow, event, delivery.contract_id)
         uow.history(event.id, MessageStatus.PENDING, delivery.attempt)
+
+    @staticmethod
+    def check_claimed(uow: UnitOfWork, message_id: str) -> None:
+        """A first-seen message whose row was never written would be lost: refuse to commit."""
+        if message_id in uow.session.info.get(_FIRST_SEEN, {}):
+            raise RuntimeError(f"message {message_id} was settled without a claim")
 
     @staticmethod
     def _add_row(
         uow: UnitOfWork, event: CloudEvent, envelope: str, contract_id: str, attempts: int
     ) -> Message:
-        row = Message(
-            id=event.id,
-            type=event.type,
-            source=event.source,
-            correlationid=event.correlation,
-            causationid=event.causationid,
-            status=MessageStatus.PENDING,
-            attempts=attempts,
-            envelope=envelope,
-        )
+        row = Message(**_row_values(event, envelope, attempts))
         uow.session.add(row)
         Inbox._audit_arrival(uow, event, contract_id)
         return row
@@ -148,10 +137,30 @@ class Inbox:
         agency: list[str],
         last_error: str | None = None,
     ) -> bool:
-        """Move the message to a final or waiting state unless another delivery finished it."""
+        """Move the message to a final or waiting state unless another delivery finished it.
+        A first-seen message's row is inserted here, already in that state."""
+        values = {"status": status, "agency": ",".join(agency)[:50] or None}
+        values["last_error"] = last_error
+        first_seen = uow.session.info.get(_FIRST_SEEN, {}).pop(message_id, None)
+        if first_seen is not None:
+            uow.session.execute(insert(MESSAGES), first_seen | values)
+            return True
         result = uow.session.execute(
             update(MESSAGES)
             .where(MESSAGES.c.id == message_id, MESSAGES.c.status.not_in(MessageStatus.FINAL))
-            .values(status=status, agency=",".join(agency)[:50] or None, last_error=last_error)
+            .values(values)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _row_values(event: CloudEvent, envelope: str, attempts: int) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "source": event.source,
+        "correlationid": event.correlation,
+        "causationid": event.causationid,
+        "status": MessageStatus.PENDING,
+        "attempts": attempts,
+        "envelope": envelope,
+    }

@@ -78,36 +78,37 @@ class GroupCommit:
         return [self._alone_or_error(item) for item in batch]
 
     def _together(self, batch: list[_Settlement]) -> list[Handled]:
+        return self._in_one_transaction([(item, not item.delivery.registered) for item in batch])
+
+    def _in_one_transaction(self, items: list[tuple[_Settlement, bool]]) -> list[Handled]:
+        """Each item's work in a unit of its own, all in one transaction; with `True`, the
+        item's first-seen inbox row is written there too."""
         with SharedTransaction(self._sessions) as shared:
             outcomes = []
-            for item in batch:
+            for item, register in items:
                 event = item.event
                 with shared.unit(correlationid=event.correlation, message_id=event.id) as uow:
-                    if not item.delivery.registered:
+                    if register:
                         self._inbox.register(uow, event, item.delivery)
                     outcomes.append(item.work(uow))
+                    self._inbox.check_claimed(uow, event.id)
             shared.commit()
         return outcomes
 
     def _alone_or_error(self, item: _Settlement) -> Handled | BaseException:
         try:
-            return self.alone(item.event, item.delivery, item.work)
+            return self.alone(item)
         except Exception as exc:
             return exc
 
-    def alone(self, event: CloudEvent, delivery: Delivery, work: Work) -> Handled:
+    def alone(self, item: _Settlement) -> Handled:
         """Settle one delivery in a transaction of its own. If a competing delivery wrote the
         message's inbox row meanwhile, the work runs again against that row, and the row's
         guard decides which outcome stands."""
-        register = not delivery.registered
+        register = not item.delivery.registered
         while True:
             try:
-                with UnitOfWork(
-                    self._sessions, correlationid=event.correlation, message_id=event.id
-                ) as uow:
-                    if register:
-                        self._inbox.register(uow, event, delivery)
-                    return work(uow)
+                return self._in_one_transaction([(item, register)])[0]
             except IntegrityError:
                 if not register:
                     raise

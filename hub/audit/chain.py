@@ -20,7 +20,6 @@ from hub.store.tables import AuditEntry, AuditHead
 GENESIS_HASH = "0" * 64
 _ENTRIES = cast(Table, AuditEntry.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
-_ROWS_PER_INSERT = 500  # well under SQLite's and PostgreSQL's bound-parameter limits
 HUB_ACTOR = "hub"
 # `session.info` key of a callable(session, head_seq, head_hash), run under the head lock after
 # each append: `Checkpointer.install` puts it there, so any unit of work signs when one is due.
@@ -99,8 +98,7 @@ def append_entries(session: Session, drafts: list[AuditDraft]) -> list[dict[str,
         }
         prev_hash = payload_hash(payload)
         rows.append(payload | {"entry_hash": prev_hash})
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        session.execute(insert(_ENTRIES).values(rows[start : start + _ROWS_PER_INSERT]))
+    session.execute(insert(_ENTRIES), rows)
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, entry_hash=prev_hash))
     hook = session.info.get(CHECKPOINT_HOOK)
     if hook is not None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, Table, insert, select, update
+from sqlalchemy.orm import Session
 
 from hub.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
@@ -14,23 +16,46 @@ from hub.store.tables import ParkingPermit
 from hub.store.uow import UnitOfWork
 
 PERMIT_NO_PREFIX = "MCT-PK-"
+PERMITS = cast(Table, ParkingPermit.__table__)
 
 
 def permit_snapshot(permit: ParkingPermit | None) -> dict[str, Any] | None:
     """The record as the audit trail keeps it before and after a change."""
     if permit is None:
         return None
+    return snapshot_of({name: getattr(permit, name) for name in _SNAPSHOT_COLUMNS})
+
+
+def snapshot_of(values: Mapping[Any, Any] | None) -> dict[str, Any] | None:
+    """`permit_snapshot` from column values (a Core row or the values about to be written)."""
+    if values is None:
+        return None
+    valid_from, valid_until = values["valid_from"], values["valid_until"]
     return {
-        "application_no": permit.application_no,
-        "permit_no": permit.permit_no,
-        "plate": f"{permit.plate_number} {permit.plate_code}",
-        "civil_id": permit.civil_id,
-        "zone": permit.zone,
-        "months": permit.months,
-        "status": permit.status,
-        "valid_from": permit.valid_from.isoformat() if permit.valid_from else None,
-        "valid_until": permit.valid_until.isoformat() if permit.valid_until else None,
+        "application_no": values["application_no"],
+        "permit_no": values["permit_no"],
+        "plate": f"{values['plate_number']} {values['plate_code']}",
+        "civil_id": values["civil_id"],
+        "zone": values["zone"],
+        "months": values["months"],
+        "status": values["status"],
+        "valid_from": valid_from.isoformat() if valid_from else None,
+        "valid_until": valid_until.isoformat() if valid_until else None,
     }
+
+
+_SNAPSHOT_COLUMNS = (
+    "application_no",
+    "permit_no",
+    "plate_number",
+    "plate_code",
+    "civil_id",
+    "zone",
+    "months",
+    "status",
+    "valid_from",
+    "valid_until",
+)
 
 
 class ParkingPermitFlow:
@@ -62,43 +87,72 @@ class ParkingPermitFlow:
             vehicle=vehicle,
             today=datetime.now(UTC).date(),
         )
-        session = uow.session
-        permit = session.execute(
-            select(ParkingPermit).where(ParkingPermit.application_no == data["application_no"])
-        ).scalar_one_or_none()
-        before = permit_snapshot(permit)
-        if permit is None:
-            permit = ParkingPermit(application_no=data["application_no"])
-            session.add(permit)
-        permit.plate_number, permit.plate_code = data["plate"]["number"], data["plate"]["code"]
-        permit.civil_id, permit.zone, permit.months = data["civil_id"], data["zone"], data["months"]
-        permit.status = "issued" if decision.issued else "refused"
-        permit.reasons = [r.as_dict() for r in decision.reasons]
-        permit.valid_from, permit.valid_until = decision.valid_from, decision.valid_until
-        permit.correlationid = event.correlation
+        now = datetime.now(UTC)
+        values: dict[str, Any] = {
+            "application_no": data["application_no"],
+            "plate_number": data["plate"]["number"],
+            "plate_code": data["plate"]["code"],
+            "civil_id": data["civil_id"],
+            "zone": data["zone"],
+            "months": data["months"],
+            "status": "issued" if decision.issued else "refused",
+            "reasons": [r.as_dict() for r in decision.reasons],
+            "valid_from": decision.valid_from,
+            "valid_until": decision.valid_until,
+            "correlationid": event.correlation,
+            "updated_at": now,
+        }
         if decision.issued and vehicle is not None:
-            permit.owner_name_en = vehicle["owner"]["name_en"]
-            permit.owner_name_ar = vehicle["owner"]["name_ar"]
-        session.flush()
-        if decision.issued and permit.permit_no is None:
-            permit.permit_no = f"{PERMIT_NO_PREFIX}{permit.id:07d}"
+            values["owner_name_en"] = vehicle["owner"]["name_en"]
+            values["owner_name_ar"] = vehicle["owner"]["name_ar"]
+        before = _write_permit(uow.session, values, issue_number=decision.issued, now=now)
         uow.audit(
             "record.changed",
             record="parking_permit",
-            key=permit.application_no,
-            before=before,
-            after=permit_snapshot(permit),
+            key=data["application_no"],
+            before=snapshot_of(before),
+            after=snapshot_of(values),
         )
         result: dict[str, Any] = {
             "application_no": data["application_no"],
-            "decision": permit.status,
+            "decision": values["status"],
             "plate": dict(data["plate"]),
             "zone": data["zone"],
             "months": data["months"],
-            "reasons": permit.reasons,
+            "reasons": values["reasons"],
         }
         if decision.issued:
-            result["permit_no"] = permit.permit_no
-            result["valid_from"] = permit.valid_from.isoformat() if permit.valid_from else None
-            result["valid_until"] = permit.valid_until.isoformat() if permit.valid_until else None
+            result["permit_no"] = values["permit_no"]
+            result["valid_from"] = decision.valid_from.isoformat() if decision.valid_from else None
+            result["valid_until"] = (
+                decision.valid_until.isoformat() if decision.valid_until else None
+            )
         uow.emit(results.event("permit.parking.completed", result))
+
+
+def _write_permit(
+    session: Session, values: dict[str, Any], *, issue_number: bool, now: datetime
+) -> RowMapping | None:
+    """Insert or update the permit row with `values` (Core statements: this runs once per
+    parking message, the hub's busiest path); the row as it was before, if any. An issued
+    permit keeps the number it has, or gets one from its row id; `values` gains `permit_no`."""
+    before = (
+        session.execute(select(PERMITS).where(PERMITS.c.application_no == values["application_no"]))
+        .mappings()
+        .one_or_none()
+    )
+    if before is None:
+        permit_id = session.execute(
+            insert(PERMITS).returning(PERMITS.c.id), values | {"created_at": now}
+        ).scalar_one()
+        values["permit_no"] = None
+    else:
+        permit_id = before["id"]
+        values["permit_no"] = before["permit_no"]
+        session.execute(update(PERMITS).where(PERMITS.c.id == permit_id).values(values))
+    if issue_number and values["permit_no"] is None:
+        values["permit_no"] = f"{PERMIT_NO_PREFIX}{permit_id:07d}"
+        session.execute(
+            update(PERMITS).where(PERMITS.c.id == permit_id).values(permit_no=values["permit_no"])
+        )
+    return before

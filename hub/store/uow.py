@@ -5,7 +5,7 @@ Several units of work may share one transaction (`SharedTransaction`, the pipeli
 commit): each still collects its own audit entries, history and results, and they are written
 together, in order, when the shared transaction commits.
 
-History rows and outbox rows are written at commit in one multi-row INSERT each, not as ORM
+History rows and outbox rows are written at commit in one executemany INSERT each, not as ORM
 objects: they are only ever inserted here, and the ORM's per-object bookkeeping was a large
 share of the hub's CPU per message.
 """
@@ -171,14 +171,15 @@ class SharedTransaction:
 
 def _write_collected(session: Session, units: list[UnitOfWork]) -> None:
     """Write what the units collected: the ORM's changes first (history and results may refer
-    to them), then one multi-row INSERT each for history and results, then the audit chain."""
+    to them), then one executemany INSERT each for history and results (one compiled, cached
+    statement, where a multi-row VALUES is compiled afresh each time), then the audit chain."""
     session.flush()
     history = [row for unit in units for row in unit._history]
     results = [_outbox_values(row) for unit in units for row in unit.emitted]
     if history:
-        session.execute(insert(_HISTORY).values(history))
+        session.execute(insert(_HISTORY), history)
     if results:
-        session.execute(insert(_OUTBOX).values(results))
+        session.execute(insert(_OUTBOX), results)
     append_entries(session, [draft for unit in units for draft in unit._audit])
 
 

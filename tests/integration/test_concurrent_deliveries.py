@@ -186,6 +186,28 @@ def test_a_failing_outcome_is_settled_alone_and_the_others_still_commit(
     assert chain_is_intact(sessions)
 
 
+def test_an_outcome_that_never_claims_a_first_seen_message_commits_nothing(
+    sessions: sessionmaker[Session],
+) -> None:
+    """The first-seen row is written by the claim; settling without one would commit the
+    outcome's audit entries with no inbox row, so a redelivery would run the flow again."""
+    inbox = Inbox(sessions)
+    group = GroupCommit(sessions, inbox)
+    body = requests(1)[0]
+    event = parse_event(body)
+
+    def unclaimed(uow: UnitOfWork) -> Handled:
+        uow.audit("message.done")
+        uow.commit()
+        return Handled(Outcome.DONE, event.id)
+
+    delivery = Delivery(1, 1, False, "contract", body.decode())
+    with pytest.raises(RuntimeError, match="without a claim"):
+        asyncio.run(group.settle(event, delivery, unclaimed))
+    assert count(sessions, Message) == 0
+    assert count(sessions, AuditEntry) == 0
+
+
 def test_a_competitor_registered_first_so_the_row_guard_decides(
     sessions: sessionmaker[Session],
 ) -> None:

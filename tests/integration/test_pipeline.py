@@ -221,7 +221,7 @@ def test_audit_entries_form_one_chain(pipeline: Pipeline, sessions) -> None:  # 
 
 
 def test_open_circuit_sends_work_to_the_ladder_without_calling(
-    pipeline: Pipeline, sessions, register  # type: ignore[no-untyped-def]
+    pipeline: Pipeline, sessions: sessionmaker[Session], register: FakeVehicleRegister
 ) -> None:
     breaker = pipeline._gateway.breakers["rop"]
     breaker.open()
