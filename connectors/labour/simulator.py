@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import base64
 import hmac
-from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from starlette.requests import Request
 from starlette.routing import Route
 
 from connectors import world
-from connectors.rest.simulator import AgencyReply, RestAgencySimulator
+from connectors.rest.simulator import AgencyReply, Refusal, RestAgencySimulator
 
 DEFAULT_CREDENTIALS = {"username": "muscat-hub", "password": "labour-sim-secret"}
+NOT_REGISTERED = Refusal(
+    "ESTABLISHMENT_NOT_FOUND",
+    "No establishment is registered under this CR number",
+    "لا توجد منشأة مسجلة بهذا السجل التجاري",
+)
 
 # The register's code for each refusal the world knows, in the order of CLEARANCE_REFUSALS.
 REFUSAL_CODES = dict(
@@ -53,23 +56,7 @@ class LabourSimulator(RestAgencySimulator):
     """The labour register."""
 
     agency = "labour"
-
-    def __init__(
-        self,
-        seed: int = 0,
-        *,
-        credentials: Mapping[str, str] | None = None,
-        today: date | None = None,
-        latency_s: float = 1.5,
-        stall_s: float = 30.0,
-    ) -> None:
-        super().__init__(
-            seed,
-            credentials=credentials or DEFAULT_CREDENTIALS,
-            today=today,
-            latency_s=latency_s,
-            stall_s=stall_s,
-        )
+    default_credentials = DEFAULT_CREDENTIALS
 
     def routes(self) -> list[Route]:
         path = "/api/labour/v1/establishments/{cr_number}/standing"
@@ -103,10 +90,4 @@ class LabourSimulator(RestAgencySimulator):
 
     async def _standing(self, request: Request) -> AgencyReply:
         found = world.by_cr(request.path_params["cr_number"], self.seed, self.today)
-        if found is None:
-            return 404, self.error_body(
-                "ESTABLISHMENT_NOT_FOUND",
-                "No establishment is registered under this CR number",
-                "لا توجد منشأة مسجلة بهذا السجل التجاري",
-            )
-        return 200, standing_body(found)
+        return self.answer(found, standing_body, NOT_REGISTERED)

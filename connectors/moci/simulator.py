@@ -15,9 +15,12 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from connectors import world
-from connectors.rest.simulator import AgencyReply, RestAgencySimulator
+from connectors.rest.simulator import AgencyReply, Refusal, RestAgencySimulator
 
 DEFAULT_CREDENTIALS = {"client_id": "muscat-hub", "client_secret": "moci-sim-secret"}
+NO_REGISTRATION = Refusal(
+    "CR_NOT_FOUND", "No commercial registration has this number", "لا يوجد سجل تجاري بهذا الرقم"
+)
 
 
 def registration_body(e: world.Establishment) -> dict[str, Any]:
@@ -53,6 +56,7 @@ class MociSimulator(RestAgencySimulator):
     rotation on the agency's side would."""
 
     agency = "moci"
+    default_credentials = DEFAULT_CREDENTIALS
 
     def __init__(
         self,
@@ -69,7 +73,7 @@ class MociSimulator(RestAgencySimulator):
         self.tokens_issued = 0
         super().__init__(
             seed,
-            credentials=credentials or DEFAULT_CREDENTIALS,
+            credentials=credentials,
             today=today,
             latency_s=latency_s,
             stall_s=stall_s,
@@ -124,11 +128,5 @@ class MociSimulator(RestAgencySimulator):
         return 200, {"access_token": token, "token_type": "Bearer", "expires_in": self.token_ttl_s}
 
     async def _registration(self, request: Request) -> AgencyReply:
-        establishment = world.by_cr(request.path_params["cr_no"], self.seed, self.today)
-        if establishment is None:
-            return 404, self.error_body(
-                "CR_NOT_FOUND",
-                "No commercial registration has this number",
-                "لا يوجد سجل تجاري بهذا الرقم",
-            )
-        return 200, registration_body(establishment)
+        found = world.by_cr(request.path_params["cr_no"], self.seed, self.today)
+        return self.answer(found, registration_body, NO_REGISTRATION)

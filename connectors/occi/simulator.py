@@ -4,7 +4,6 @@ simulated world (valid, lapsed or none), every fault mode."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -12,9 +11,14 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from connectors import world
-from connectors.rest.simulator import AgencyReply, RestAgencySimulator
+from connectors.rest.simulator import AgencyReply, Refusal, RestAgencySimulator
 
 DEFAULT_CREDENTIALS = {"api_key": "occi-sim-key-2f7c1d"}
+NOT_A_MEMBER = Refusal(
+    "MEMBERSHIP_NOT_FOUND",
+    "No chamber membership is registered under this CR number",
+    "لا توجد عضوية في الغرفة مسجلة بهذا السجل التجاري",
+)
 
 GRADES = {
     1: ("Excellent Grade", "الدرجة الممتازة"),
@@ -45,23 +49,7 @@ class OcciSimulator(RestAgencySimulator):
     """The chamber's membership register."""
 
     agency = "occi"
-
-    def __init__(
-        self,
-        seed: int = 0,
-        *,
-        credentials: Mapping[str, str] | None = None,
-        today: date | None = None,
-        latency_s: float = 1.5,
-        stall_s: float = 30.0,
-    ) -> None:
-        super().__init__(
-            seed,
-            credentials=credentials or DEFAULT_CREDENTIALS,
-            today=today,
-            latency_s=latency_s,
-            stall_s=stall_s,
-        )
+    default_credentials = DEFAULT_CREDENTIALS
 
     def routes(self) -> list[Route]:
         return [Route("/v1/memberships", self.api(self._membership))]
@@ -87,10 +75,5 @@ class OcciSimulator(RestAgencySimulator):
     async def _membership(self, request: Request) -> AgencyReply:
         today = self.today or date.today()
         found = world.by_cr(request.query_params.get("crNo", ""), self.seed, today)
-        if found is None or found.occi_grade is None:
-            return 404, self.error_body(
-                "MEMBERSHIP_NOT_FOUND",
-                "No chamber membership is registered under this CR number",
-                "لا توجد عضوية في الغرفة مسجلة بهذا السجل التجاري",
-            )
-        return 200, membership_body(found, today)
+        member = found if found is not None and found.occi_grade is not None else None
+        return self.answer(member, lambda e: membership_body(e, today), NOT_A_MEMBER)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -20,6 +21,21 @@ from connectors.faults import FaultSwitch
 
 AgencyReply = tuple[int, Any]  # HTTP status and JSON body, as the agency would answer
 Handler = Callable[[Request], Awaitable[AgencyReply]]
+Held = TypeVar("Held")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An agency's error in both languages; each agency wraps it in its own body shape."""
+
+    code: str
+    message_en: str
+    message_ar: str
+
+
+UNAUTHORISED = Refusal("UNAUTHORIZED", "Invalid credentials", "بيانات اعتماد غير صالحة")
+UNAVAILABLE = Refusal("INTERNAL_ERROR", "Service temporarily unavailable", "الخدمة غير متاحة مؤقتاً")
+RATE_LIMITED = Refusal("RATE_LIMITED", "Too many requests", "طلبات كثيرة جداً")
 
 
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
@@ -33,12 +49,14 @@ class RestAgencySimulator(FaultSwitch):
     how it authenticates, its error body and how a careless release breaks its contract."""
 
     agency = "agency"
+    default_credentials: ClassVar[Mapping[str, str]] = {}
+    """What a client must send when the caller names no credentials of its own."""
 
     def __init__(
         self,
         seed: int = 0,
         *,
-        credentials: Mapping[str, str],
+        credentials: Mapping[str, str] | None = None,
         today: date | None = None,
         latency_s: float = 1.5,
         stall_s: float = 30.0,
@@ -46,7 +64,7 @@ class RestAgencySimulator(FaultSwitch):
         super().__init__(latency_s, stall_s)
         self.seed = seed
         self.today = today
-        self._credentials = dict(credentials)
+        self._credentials = dict(credentials or self.default_credentials)
         self._app = Starlette(
             routes=[
                 *self.routes(),
@@ -78,6 +96,21 @@ class RestAgencySimulator(FaultSwitch):
         """The reply as a careless release would send it: well-formed JSON, wrong shape."""
         raise NotImplementedError
 
+    # What the routes answer with.
+
+    def refused(self, status: int, refusal: Refusal) -> AgencyReply:
+        """`refusal` in this agency's error body."""
+        return status, self.error_body(refusal.code, refusal.message_en, refusal.message_ar)
+
+    def answer(
+        self, held: Held | None, body: Callable[[Held], Any], missing: Refusal
+    ) -> AgencyReply:
+        """What a lookup resource sends: 200 with the body of what the agency holds, else 404
+        with its own words for having nothing under that key."""
+        if held is None:
+            return self.refused(404, missing)
+        return 200, body(held)
+
     # The wrapping every route gets.
 
     def open(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -101,15 +134,9 @@ class RestAgencySimulator(FaultSwitch):
                 return refused
             self.note_correlation(request)
             if not self.authorised(request):
-                body = self.error_body(
-                    "UNAUTHORIZED", "Invalid credentials", "بيانات اعتماد غير صالحة"
-                )
-                return json_response(401, body)
+                return json_response(*self.refused(401, UNAUTHORISED))
             if self._fault == "error":
-                body = self.error_body(
-                    "INTERNAL_ERROR", "Service temporarily unavailable", "الخدمة غير متاحة مؤقتاً"
-                )
-                return json_response(500, body)
+                return json_response(*self.refused(500, UNAVAILABLE))
             reply = await handler(request)
             if self._fault == "contract-break":
                 reply = self.break_contract(reply)
@@ -128,5 +155,5 @@ class RestAgencySimulator(FaultSwitch):
         return Response("Service Unavailable", status_code=503)
 
     def rate_limited(self) -> Response:
-        body = self.error_body("RATE_LIMITED", "Too many requests", "طلبات كثيرة جداً")
-        return json_response(429, body, {"Retry-After": "1"})
+        status, body = self.refused(429, RATE_LIMITED)
+        return json_response(status, body, {"Retry-After": "1"})
