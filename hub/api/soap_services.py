@@ -4,8 +4,9 @@ OwnershipTransferred). Contract first: names and shapes come from the WSDL/XSD f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from lxml import etree
 from lxml.builder import ElementMaker
@@ -20,7 +21,7 @@ from hub.api.records import (
     ParkingPermitView,
     RecordReader,
 )
-from hub.api.soap_host import PartnerSoapService, ServiceContract, SoapOperation
+from hub.api.soap_host import Operation, PartnerSoapService, ServiceContract, SoapOperation
 from hub.errors import ContractViolation
 from hub.soap import SoapFault, SoapMessage, load_schema
 
@@ -123,37 +124,52 @@ def parking_permit_element(view: ParkingPermitView) -> etree._Element:
     )
 
 
+View = TypeVar("View")
+
+
+def _records_operation(name: str, handler: Operation) -> SoapOperation:
+    """A MunicipalRecords operation, its request element named after it as the WSDL does."""
+    return SoapOperation(name, f"{{{RECORDS_NS}}}{name}Request", handler)
+
+
+def _lookup(
+    name: str,
+    key: str,
+    read: Callable[[str], View | None],
+    element: Callable[[View], etree._Element],
+) -> SoapOperation:
+    """An operation answering one record by its number: `<name>Response` with Found=false when
+    there is none (SOAP's answer to REST's 404), else Found=true and the record."""
+
+    async def handler(message: SoapMessage, caller: str) -> etree._Element:
+        found = await run_in_threadpool(read, _text(message, RECORDS_NS, key))
+        if found is None:
+            return R(f"{name}Response", R.Found("false"))
+        return R(f"{name}Response", R.Found("true"), element(found))
+
+    return _records_operation(name, handler)
+
+
+def _listing(
+    name: str,
+    keys: tuple[str, ...],
+    read: Callable[..., list[View]],
+    element: Callable[[View], etree._Element],
+) -> SoapOperation:
+    """An operation answering every record under a key (read with the `keys` request fields
+    in order): `<name>Response` holding one element a record, empty when there are none."""
+
+    async def handler(message: SoapMessage, caller: str) -> etree._Element:
+        found = await run_in_threadpool(read, *[_text(message, RECORDS_NS, key) for key in keys])
+        return R(f"{name}Response", *[element(view) for view in found])
+
+    return _records_operation(name, handler)
+
+
 def municipal_records(
     reader: RecordReader, gate: PartnerGate, *, max_body_bytes: int
 ) -> PartnerSoapService:
     """MunicipalRecords: the same queries as REST, over SOAP."""
-
-    async def get_licence(message: SoapMessage, caller: str) -> etree._Element:
-        found = await run_in_threadpool(reader.licence, _text(message, RECORDS_NS, "LicenceNo"))
-        if found is None:
-            return R.GetLicenceResponse(R.Found("false"))
-        return R.GetLicenceResponse(R.Found("true"), licence_element(found))
-
-    async def get_licences_by_cr(message: SoapMessage, caller: str) -> etree._Element:
-        found = await run_in_threadpool(reader.licences_by_cr, _text(message, RECORDS_NS, "CrNo"))
-        return R.GetLicencesByCRResponse(*[licence_element(view) for view in found])
-
-    async def get_building_permit(message: SoapMessage, caller: str) -> etree._Element:
-        number = _text(message, RECORDS_NS, "PermitNo")
-        found = await run_in_threadpool(reader.building_permit, number)
-        if found is None:
-            return R.GetBuildingPermitResponse(R.Found("false"))
-        return R.GetBuildingPermitResponse(R.Found("true"), building_permit_element(found))
-
-    async def get_parking_permits(message: SoapMessage, caller: str) -> etree._Element:
-        number = _text(message, RECORDS_NS, "PlateNumber")
-        code = _text(message, RECORDS_NS, "PlateCode")
-        found = await run_in_threadpool(reader.parking_permits, number, code)
-        return R.GetParkingPermitsResponse(*[parking_permit_element(view) for view in found])
-
-    def op(name: str, handler: Any) -> SoapOperation:
-        return SoapOperation(name, f"{{{RECORDS_NS}}}{name}Request", handler)
-
     contract = ServiceContract(
         wsdl=PARTNERS_DIR / "municipal-records.wsdl",
         schemas=(PARTNERS_DIR / "municipal-records.xsd",),
@@ -161,10 +177,15 @@ def municipal_records(
         fault_detail=_fault_maker(RECORDS_NS, "mr"),
     )
     operations = [
-        op("GetLicence", get_licence),
-        op("GetLicencesByCR", get_licences_by_cr),
-        op("GetBuildingPermit", get_building_permit),
-        op("GetParkingPermits", get_parking_permits),
+        _lookup("GetLicence", "LicenceNo", reader.licence, licence_element),
+        _listing("GetLicencesByCR", ("CrNo",), reader.licences_by_cr, licence_element),
+        _lookup("GetBuildingPermit", "PermitNo", reader.building_permit, building_permit_element),
+        _listing(
+            "GetParkingPermits",
+            ("PlateNumber", "PlateCode"),
+            reader.parking_permits,
+            parking_permit_element,
+        ),
     ]
     return PartnerSoapService(
         "MunicipalRecords", contract, operations, gate, max_body_bytes=max_body_bytes
