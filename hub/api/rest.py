@@ -10,7 +10,7 @@ the same reason, after the gate, and checks it against its event contract.
 import json
 from collections.abc import Callable
 from copy import deepcopy
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader
@@ -42,6 +42,8 @@ CR_NO = r"^[0-9]{7}$"
 PLATE_NUMBER = r"^[0-9]{1,5}$"
 PLATE_CODE = r"^[A-Z]{1,2}$"
 
+View = TypeVar("View")
+
 
 def _correlation(request: Request) -> str | None:
     value = request.headers.get(CORRELATION_HEADER, "").strip()
@@ -63,6 +65,13 @@ def partner_dependency(gate: PartnerGate, grant: str) -> Callable[..., str]:
         return gate.admit(Credentials("rest", api_key), call)
 
     return admitted
+
+
+def _found(record: View | None, missing: str) -> View:
+    """The record a read asked for by its key, or the 404 problem saying which is missing."""
+    if record is None:
+        raise RecordNotFound(missing)
+    return record
 
 
 def _body_schema(contracts: ContractRegistry, type_: str) -> dict[str, Any]:
@@ -106,6 +115,7 @@ def rest_router(
     """The /api/v1 routes, bound to the services they use."""
     router = APIRouter(prefix="/api/v1")
     reads = problem_responses(401, 403, 422, 429)
+    read_one = problem_responses(401, 403, 404, 422, 429)
 
     def partner(grant: str) -> Any:
         return Security(partner_dependency(gate, grant))
@@ -114,7 +124,7 @@ def rest_router(
         "/licences/{licence_no}",
         tags=["records"],
         summary="A trade licence by its number",
-        responses=problem_responses(401, 403, 404, 422, 429),
+        responses=read_one,
     )
     def get_licence(
         licence_no: Annotated[
@@ -122,10 +132,7 @@ def rest_router(
         ],
         _: Annotated[str, partner(grants.LICENCES_READ)],
     ) -> LicenceView:
-        found = reader.licence(licence_no)
-        if found is None:
-            raise RecordNotFound(f"no licence {licence_no}")
-        return found
+        return _found(reader.licence(licence_no), f"no licence {licence_no}")
 
     @router.get(
         "/commercial-registrations/{cr_no}/licences",
@@ -143,7 +150,7 @@ def rest_router(
         "/building-permits/{permit_no}",
         tags=["records"],
         summary="A building permit by its number",
-        responses=problem_responses(401, 403, 404, 422, 429),
+        responses=read_one,
     )
     def get_building_permit(
         permit_no: Annotated[
@@ -152,10 +159,7 @@ def rest_router(
         ],
         _: Annotated[str, partner(grants.BUILDING_PERMITS_READ)],
     ) -> BuildingPermitView:
-        found = reader.building_permit(permit_no)
-        if found is None:
-            raise RecordNotFound(f"no building permit {permit_no}")
-        return found
+        return _found(reader.building_permit(permit_no), f"no building permit {permit_no}")
 
     @router.get(
         "/parking-permits",
