@@ -75,6 +75,44 @@ def _names(facts: LicenceFacts) -> tuple[str, str] | None:
     return None
 
 
+def _new_licence(
+    licence_no: str, cr_no: str, facts: LicenceFacts, activities: list[str], status: str
+) -> TradeLicence:
+    """A licence row the hub starts, under the names MOCI gives the establishment (blank when
+    MOCI has no registration to name it by)."""
+    names = _names(facts) or ("", "")
+    return TradeLicence(
+        licence_no=licence_no,
+        cr_no=cr_no,
+        name_en=names[0],
+        name_ar=names[1],
+        activities=activities,
+        status=status,
+    )
+
+
+def _record_checks(licence: TradeLicence, event: CloudEvent, decision: LicenceDecision) -> None:
+    """What every decision leaves on the licence, approved or not: the request's CR and
+    premises, the checks it was decided on and the case they belong to."""
+    licence.cr_no = event.data["cr_no"]
+    licence.premises = dict(event.data["premises"])
+    licence.last_checks = [line.as_dict() for line in decision.lines]
+    licence.correlationid = event.correlation
+
+
+def audit_licence_change(
+    uow: UnitOfWork, licence: TradeLicence, before: dict[str, Any] | None
+) -> None:
+    """The audit entry of a licence record change, committed with the change itself."""
+    uow.audit(
+        "record.changed",
+        record="trade_licence",
+        key=licence.licence_no,
+        before=before,
+        after=licence_snapshot(licence),
+    )
+
+
 def _result(data: dict[str, Any], decision: LicenceDecision, facts: LicenceFacts) -> dict[str, Any]:
     result: dict[str, Any] = {
         "cr_no": data["cr_no"],
@@ -111,32 +149,17 @@ class LicenceRenewalFlow:
         decision = _decide(event, facts, list(activities), licence.expiry if licence else None)
         if licence is None:
             # A licence the register predates: the renewal brings it into the hub's records.
-            names = _names(facts) or ("", "")
-            licence = TradeLicence(
-                licence_no=data["licence_no"],
-                cr_no=data["cr_no"],
-                name_en=names[0],
-                name_ar=names[1],
-                activities=list(activities),
-                status="pending",
+            licence = _new_licence(
+                data["licence_no"], data["cr_no"], facts, list(activities), status="pending"
             )
             session.add(licence)
         if decision.approved:
             licence.status, licence.expiry = "active", decision.new_expiry
         elif licence.status != "active" or (licence.expiry and licence.expiry < _today()):
             licence.status = "renewal-rejected"
-        licence.cr_no = data["cr_no"]
-        licence.premises = dict(data["premises"])
-        licence.last_checks = [line.as_dict() for line in decision.lines]
-        licence.correlationid = event.correlation
+        _record_checks(licence, event, decision)
         session.flush()
-        uow.audit(
-            "record.changed",
-            record="trade_licence",
-            key=licence.licence_no,
-            before=before,
-            after=licence_snapshot(licence),
-        )
+        audit_licence_change(uow, licence, before)
         result = {"licence_no": data["licence_no"], **_result(data, decision, facts)}
         uow.emit(results.event("licence.renewal.completed", result))
 
@@ -157,29 +180,18 @@ class LicenceIssueFlow:
         decision = _decide(event, facts, list(data["activities"]), None)
         result = {"application_no": data["application_no"], **_result(data, decision, facts)}
         if decision.approved:
-            session = uow.session
-            names = _names(facts) or ("", "")
-            licence = TradeLicence(
-                licence_no=f"pending-{event.id}"[:40],
-                cr_no=data["cr_no"],
-                name_en=names[0],
-                name_ar=names[1],
-                activities=list(data["activities"]),
-                premises=dict(data["premises"]),
+            licence = _new_licence(
+                f"pending-{event.id}"[:40],
+                data["cr_no"],
+                facts,
+                list(data["activities"]),
                 status="active",
-                expiry=decision.new_expiry,
-                last_checks=[line.as_dict() for line in decision.lines],
-                correlationid=event.correlation,
             )
-            session.add(licence)
-            session.flush()
+            licence.expiry = decision.new_expiry
+            _record_checks(licence, event, decision)
+            uow.session.add(licence)
+            uow.session.flush()  # the row's id numbers the licence
             licence.licence_no = f"{LICENCE_NO_PREFIX}{NEW_LICENCE_BASE + licence.id:06d}"
-            uow.audit(
-                "record.changed",
-                record="trade_licence",
-                key=licence.licence_no,
-                before=None,
-                after=licence_snapshot(licence),
-            )
+            audit_licence_change(uow, licence, before=None)
             result["licence_no"] = licence.licence_no
         uow.emit(results.event("licence.issue.completed", result))
