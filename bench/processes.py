@@ -30,6 +30,32 @@ def cpu_seconds(pid: int, *, system_only: bool = False) -> float:
     return (stime if system_only else utime + stime) / CLOCK_TICKS
 
 
+SERVICES = {"postgresql": ("postgres",), "rabbitmq": ("beam.smp", "erl_child_setup")}
+SIMULATOR_MODULE = b"bench.simulator"
+
+
+def service_cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by the local services (by process name), the ROP simulator and
+    this driver process. A process that exits meanwhile takes its share with it, so read this
+    around a phase whose connections stay open."""
+    used = dict.fromkeys([*SERVICES, "simulator"], 0.0)
+    used["driver"] = cpu_seconds(os.getpid())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            name = (entry / "comm").read_text().strip()
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if SIMULATOR_MODULE in command:
+            used["simulator"] += cpu_seconds(int(entry.name))
+        for service, names in SERVICES.items():
+            if name in names:
+                used[service] += cpu_seconds(int(entry.name))
+    return used
+
+
 def machine_busy_seconds() -> float:
     """CPU time the whole machine has spent busy (every core, every process)."""
     fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]

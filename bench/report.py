@@ -118,6 +118,13 @@ def targets(rows: list[Row]) -> list[dict[str, Any]]:
     return out
 
 
+def _services_cpu(cpu: dict[str, float]) -> str:
+    if "postgresql" not in cpu:
+        return ""
+    parts = ("postgresql", "rabbitmq", "simulator", "driver")
+    return " + ".join(f"{cpu.get(part, 0):.1f}" for part in parts)
+
+
 def render(console: Console, rows: list[Row], checks: list[dict[str, Any]]) -> None:
     table = Table(title="pipeline benchmark (latency: publish -> result on municipal.out)")
     for column in (
@@ -131,11 +138,12 @@ def render(console: Console, rows: list[Row], checks: list[dict[str, Any]]) -> N
         "worker RSS MiB",
         "CPU ms/msg worker",
         "CPU ms/msg machine",
+        "of which PG + MQ + sim + driver",
     ):
         table.add_column(column, justify="left" if column == "row" else "right")
     for row in rows:
         if row.skipped or not row.throughput or not row.half_peak:
-            table.add_row(row.name, f"skipped: {row.skipped or 'no result'}", *[""] * 8)
+            table.add_row(row.name, f"skipped: {row.skipped or 'no result'}", *[""] * 9)
             continue
         rss = row.rss_kib.get("after_measured", 0) / 1024
         table.add_row(
@@ -149,6 +157,7 @@ def render(console: Console, rows: list[Row], checks: list[dict[str, Any]]) -> N
             f"{rss:.0f}",
             f"{row.cpu_ms_per_message.get('worker', 0):.1f}",
             f"{row.cpu_ms_per_message.get('machine', 0):.1f}",
+            _services_cpu(row.cpu_ms_per_message),
         )
     console.print(table)
     goals = Table(title="targets (issue 9), ratios within this run")

@@ -105,6 +105,7 @@ def measure(
     timeout = max(120.0, sizes.messages / 5)
     worker_cpu, machine_cpu = _cpu(pids), processes.machine_busy_seconds()
     worker_sys = _cpu(pids, system_only=True)
+    services_cpu = processes.service_cpu_seconds()
     row.throughput = burst(send, parking_requests(sizes.messages, f"B{tag}"), collector, timeout)
     answered = max(1, row.throughput.answered)
     row.cpu_ms_per_message = {
@@ -112,6 +113,9 @@ def measure(
         "worker_system": round((_cpu(pids, system_only=True) - worker_sys) * 1000 / answered, 2),
         "machine": round((processes.machine_busy_seconds() - machine_cpu) * 1000 / answered, 2),
     }
+    for service, used in processes.service_cpu_seconds().items():
+        spent = used - services_cpu[service]
+        row.cpu_ms_per_message[service] = round(spent * 1000 / answered, 2)
     if profiler is not None:
         profiler.stop()
     rate = max(1.0, row.throughput.msgs_per_s / 2)

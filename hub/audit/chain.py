@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from hub.audit.canonical import dumps
+from hub.store.bulk import insert_rows
 from hub.store.tables import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
@@ -98,7 +99,7 @@ def append_entries(session: Session, drafts: list[AuditDraft]) -> list[dict[str,
         }
         prev_hash = payload_hash(payload)
         rows.append(payload | {"entry_hash": prev_hash})
-    session.execute(insert(_ENTRIES), rows)
+    insert_rows(session, _ENTRIES, rows)
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, entry_hash=prev_hash))
     hook = session.info.get(CHECKPOINT_HOOK)
     if hook is not None:

@@ -5,7 +5,7 @@ Several units of work may share one transaction (`SharedTransaction`, the pipeli
 commit): each still collects its own audit entries, history and results, and they are written
 together, in order, when the shared transaction commits.
 
-History rows and outbox rows are written at commit in one executemany INSERT each, not as ORM
+History rows and outbox rows are written at commit in one bulk INSERT each, not as ORM
 objects: they are only ever inserted here, and the ORM's per-object bookkeeping was a large
 share of the hub's CPU per message.
 """
@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit.chain import AuditDraft, append_entries
 from hub.envelope import CloudEvent
+from hub.store.bulk import insert_rows
 from hub.store.engine import WRITE_INTENT
 from hub.store.tables import MessageHistory, OutboxEvent
 
@@ -171,15 +172,12 @@ class SharedTransaction:
 
 def _write_collected(session: Session, units: list[UnitOfWork]) -> None:
     """Write what the units collected: the ORM's changes first (history and results may refer
-    to them), then one executemany INSERT each for history and results (one compiled, cached
-    statement, where a multi-row VALUES is compiled afresh each time), then the audit chain."""
+    to them), then one bulk INSERT each for history and results, then the audit chain."""
     session.flush()
     history = [row for unit in units for row in unit._history]
     results = [_outbox_values(row) for unit in units for row in unit.emitted]
-    if history:
-        session.execute(insert(_HISTORY), history)
-    if results:
-        session.execute(insert(_OUTBOX), results)
+    insert_rows(session, _HISTORY, history)
+    insert_rows(session, _OUTBOX, results)
     append_entries(session, [draft for unit in units for draft in unit._audit])
 
 
