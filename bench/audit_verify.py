@@ -12,7 +12,10 @@ file, as the hub writes them. Then, on the same trail:
 - `rfc8785 walk`: the walk as it was before `hub.audit.canonical` (SQLAlchemy parses the
   detail, every entry through the pure-Python `rfc8785.dumps`), hashes and links only;
 - `in-process`: `verify_chain(..., workers=0)`, everything checked, one process;
-- `verify_chain`: as `hub audit verify` runs it (worker processes on a trail this long).
+- `verify_chain`: as `hub audit verify` runs it (worker processes on a trail this long);
+- `bare fetch`: the same batch queries through the driver's cursor, nothing checked: the floor
+  verify cannot beat. Each verify line also gives its time over that floor's (measured in the
+  same run), which stays comparable when the shared machine is busy.
 
 Not a test (pytest never collects bench/). Prints one line per engine and way.
 """
@@ -41,7 +44,7 @@ from hub.audit.chain import GENESIS_HASH, payload_hash
 from hub.audit.checkpoint import CheckpointSigner
 from hub.audit.journal import CheckpointJournal
 from hub.audit.keys import signing_key
-from hub.audit.verify import verify_chain
+from hub.audit.verify import _batches, verify_chain
 from hub.config import Settings
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
@@ -190,6 +193,12 @@ def rfc8785_walk(sessions: sessionmaker[Session], batch_size: int = 5000) -> int
                 expected += 1
 
 
+def bare_fetch(sessions: sessionmaker[Session]) -> int:
+    """Rows read as verify reads them (same queries, same cursor), nothing else done."""
+    with sessions() as session:
+        return sum(len(rows) for rows in _batches(session, 5000))
+
+
 def cpu_seconds() -> float:
     """CPU time of this process and of its finished children (verify's worker processes)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -238,18 +247,20 @@ def measure(name: str, url: str | None, data_dir: Path, args: argparse.Namespace
 
             return run
 
-        ways: list[tuple[str, Callable[[], int]]] = []
+        ways: list[tuple[str, Callable[[], int]]] = [("bare fetch", lambda: bare_fetch(sessions))]
         if not args.no_baseline:
             ways.append(("rfc8785 walk (before)", lambda: rfc8785_walk(sessions)))
         ways.append(("verify_chain in-process", verify(0)))
         ways.append(("verify_chain (as hub audit verify)", verify(args.workers)))
         print(f"{name}: load average before timing: {os.getloadavg()[0]:.2f}", flush=True)
+        floor = 0.0
         for way, run in ways:
             entries, seconds, cpu = timed(run, args.repeat)
+            floor = floor or seconds
             print(
                 f"{name}: {way}: {entries:,} entries in {seconds:.2f} s = "
                 f"{entries / seconds:,.0f} entries/s (CPU {cpu:.2f} s, "
-                f"{entries / cpu:,.0f} entries per CPU-second)",
+                f"{entries / cpu:,.0f} entries per CPU-second; {seconds / floor:.2f}x bare fetch)",
                 flush=True,
             )
     finally:

@@ -1,22 +1,36 @@
 """Recompute the hashes of stored trail rows as the verifier reads them: the detail column
-as its stored JSON text, so a row costs one parse and one C encode instead of SQLAlchemy's
-parse plus the pure-Python canonicaliser.
+as its stored JSON text, so a row costs one msgspec parse and two msgspec encodes (all C)
+instead of SQLAlchemy's parse plus the pure-Python canonicaliser.
 
 Verify hands batches of rows to worker processes, which run `first_mismatch`. Every shortcut
 here gives the bytes `chain.payload_hash` hashes, or steps aside to the general path, which is
 `chain.payload_hash` itself on the row as SQLAlchemy would have read it.
+
+Why msgspec writes RFC 8785's bytes here (tests/unit/test_canonical_json.py checks each):
+
+- parsing: msgspec accepts a subset of what `json.loads` accepts (no NaN, no lone surrogate
+  escapes: those step aside) and gives the same values; every float goes through
+  `_plain_float`, so no float is ever written by msgspec: only `repr` text (as `json` and
+  RFC 8785 both write it) or the integer RFC 8785 writes for a whole float;
+- strings: msgspec escapes exactly as `json` with `ensure_ascii=False` (every code point is
+  compared in the tests), which is RFC 8785's escaping; a lone surrogate fails to encode;
+- key order: msgspec sorts by code point, RFC 8785 by UTF-16 unit; they agree unless a key
+  holds a character from U+E000 up, so any such character in the detail steps aside;
+- integers: RFC 8785 rejects any beyond +-(2**53 - 1); any run of 16 digits steps aside.
 """
 
 from __future__ import annotations
 
 import json
-import json.scanner
 import marshal
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Sequence
 from hashlib import sha256
 from typing import Any
 
-from hub.audit.canonical import INT_LIMIT, MAX_DEPTH, encode, plain_float
+import msgspec
+
+from hub.audit.canonical import INT_LIMIT, MAX_DEPTH
 from hub.audit.chain import payload_hash
 
 # (seq, recorded_at, correlationid, message_id, kind, actor, detail as stored JSON text,
@@ -26,63 +40,45 @@ RawRow = tuple[Any, ...]
 # if hashing that row raised one.
 Mismatch = tuple[int, BaseException | None]
 
-_string = json.encoder.encode_basestring  # str -> JSON string, non-ASCII kept (as RFC 8785)
-_LAST_SAFE_KEY_CHAR = "\ud7ff"
 _SEEN_LIMIT = 4096  # details remembered; the repeating ones are few and short
 _SEEN_TEXT_LIMIT = 512
-_seen: dict[str, str] = {}  # stored detail text -> its RFC 8785 text (a pure function)
+_seen: dict[str, msgspec.Raw] = {}  # stored detail text -> its RFC 8785 bytes (pure function)
+# One pass over a detail's bytes for two checks: every digit becomes 0, so 16 zeros are 16 digits
+# in a row, maybe an integer RFC 8785 rejects (up to 15 digits all are safe; a regex takes ten
+# times longer); every [ becomes {, so counting { counts how deep it might nest.
+_FOLD = bytes.maketrans(b"123456789[", b"000000000{")
+_LONG_DIGITS = b"0" * 16
+# The second look, only where that finds some: 16 digits not after a point (not a fraction).
+_LONG_INTEGER = re.compile(rb"(?<![0-9.])[0-9]{16}")
+# UTF-8 lead bytes of U+E000 and above: where code-point and UTF-16 key order may differ.
+_HIGH_CHAR = re.compile(rb"[\xee-\xf4]")
 
 
 class _NotPlain(Exception):
     """The row needs the general canonicaliser (a float, a big integer, a rare character)."""
 
 
-# What the fast path raises on anything unusual, or on content that cannot be hashed at all.
-_STEP_ASIDE = (_NotPlain, ValueError, TypeError, RecursionError, StopIteration)
+# What the fast path raises on anything unusual, or on content that cannot be hashed at all
+# (msgspec.DecodeError and UnicodeEncodeError are ValueErrors).
+_STEP_ASIDE = (_NotPlain, ValueError, TypeError, RecursionError, msgspec.MsgspecError)
 
 
-def _no_constant(text: str) -> Any:
-    raise _NotPlain(text)  # NaN, Infinity: rfc8785 rejects them
-
-
-def _plain_float(text: str) -> float | int:
-    number = float(text)
-    if plain_float(number):
-        return number
+def _plain_float(text: str) -> msgspec.Raw | int:
+    """A float as RFC 8785 writes it: its `repr` (written as is) or, when whole, the integer."""
+    number = float(text)  # what `json.loads` makes of the token
+    shown = repr(number)
+    if "e" not in shown and "n" not in shown and not shown.endswith(".0"):  # `plain_float`
+        return msgspec.Raw(shown.encode())
     if number.is_integer() and -INT_LIMIT <= number <= INT_LIMIT:
         # 12.0 (a latency that came out round), -0.0: RFC 8785 writes the integer, as `json`
         # does for int(number). Hashing only: the value is never handed back to anyone.
         return int(number)
-    raise _NotPlain(text)  # 1e-07, 1e+16, ...: RFC 8785 writes these its own way
+    raise _NotPlain(text)  # 1e-07, 1e+16, NaN, ...: RFC 8785 writes these its own way
 
 
-def _small_int(text: str) -> int:
-    # 15 characters hold every integer below 10**15 (or above -10**14): all inside 2**53.
-    if len(text) > 15:
-        raise _NotPlain(text)
-    return int(text)
-
-
-def _make_parse() -> Callable[[str], Any]:
-    """Parses as `json.loads` does, but stops at any number RFC 8785 writes differently from
-    `json`. The C scanner is called directly (no whitespace skipping or second pass of
-    `JSONDecoder.decode`): stored detail text is `json.dumps` output, and any other text goes
-    to the general path."""
-    decoder = json.JSONDecoder(
-        parse_float=_plain_float, parse_int=_small_int, parse_constant=_no_constant
-    )
-    scan = json.scanner.make_scanner(decoder)  # type: ignore[arg-type]  # typeshed: a decoder
-
-    def parse(text: str) -> Any:
-        value, end = scan(text, 0)  # StopIteration when no value starts at 0
-        if end != len(text):
-            raise _NotPlain("trailing text")
-        return value
-
-    return parse
-
-
-_parse_plain = _make_parse()
+_parse_plain = msgspec.json.Decoder(float_hook=_plain_float).decode
+_encode_sorted = msgspec.json.Encoder(order="sorted").encode  # the detail, keys sorted
+_encode = msgspec.json.Encoder().encode  # the payload, whose keys are written in order
 
 
 def load_detail(stored: Any) -> Any:
@@ -114,39 +110,50 @@ def payload(row: RawRow) -> dict[str, Any]:
     }
 
 
-def _canonical_detail(stored: str) -> str:
-    """The RFC 8785 text of a stored detail, or _NotPlain; remembered, as many steps (received,
-    validated, done) store the very same detail text again and again."""
-    detail = encode(_parse_plain(stored))
-    if not detail.isascii() and max(detail) > _LAST_SAFE_KEY_CHAR:
-        raise _NotPlain("character beyond U+D7FF")  # maybe in a key: UTF-16 order
-    if detail.count("{") + detail.count("[") >= MAX_DEPTH:
+def _canonical_detail(stored: str) -> msgspec.Raw:
+    """The RFC 8785 bytes of a stored detail, or _NotPlain; remembered, as many steps
+    (received, validated, done) store the very same detail text again and again."""
+    detail = _encode_sorted(_parse_plain(stored))
+    if not detail.isascii() and _HIGH_CHAR.search(detail):
+        raise _NotPlain("character from U+E000 up")  # maybe in a key: UTF-16 order
+    folded = detail.translate(_FOLD)
+    if _LONG_DIGITS in folded and _LONG_INTEGER.search(detail):
+        raise _NotPlain("maybe an integer beyond 2**53")
+    if folded.count(b"{") >= MAX_DEPTH:
         raise _NotPlain("deep")  # maybe nested beyond what `canonical.plain` lets through
+    raw = msgspec.Raw(detail)
     if len(stored) <= _SEEN_TEXT_LIMIT:
         if len(_seen) >= _SEEN_LIMIT:
             _seen.clear()
-        _seen[stored] = detail
-    return detail
+        _seen[stored] = raw
+    return raw
 
 
 def _plain_row_hash(row: RawRow) -> str:
     seq, recorded_at, correlationid, message_id, kind, actor, stored, prev_hash, _ = row
     if type(seq) is not int or not -INT_LIMIT <= seq <= INT_LIMIT or type(stored) is not str:
         raise _NotPlain("row")
+    if not (
+        str is type(recorded_at) is type(kind) is type(actor) is type(prev_hash)
+        and (correlationid is None or type(correlationid) is str)
+        and (message_id is None or type(message_id) is str)
+    ):
+        raise _NotPlain("a column of another type")  # msgspec might write it differently
     detail = _seen.get(stored) or _canonical_detail(stored)
-    # The payload's keys in RFC 8785 order; every value a str (or None) except seq.
-    text = (
-        f'{{"actor":{_string(actor)},'
-        f'"correlationid":{"null" if correlationid is None else _string(correlationid)},'
-        f'"detail":{detail},'
-        f'"kind":{_string(kind)},'
-        f'"message_id":{"null" if message_id is None else _string(message_id)},'
-        f'"prev_hash":{_string(prev_hash)},'
-        f'"recorded_at":{_string(recorded_at)},'
-        f'"seq":{seq}}}'
+    # The payload's keys in RFC 8785 order; a lone surrogate fails to encode (a ValueError).
+    text = _encode(
+        {
+            "actor": actor,
+            "correlationid": correlationid,
+            "detail": detail,
+            "kind": kind,
+            "message_id": message_id,
+            "prev_hash": prev_hash,
+            "recorded_at": recorded_at,
+            "seq": seq,
+        }
     )
-    # A lone surrogate anywhere fails here (UnicodeEncodeError is a ValueError).
-    return sha256(text.encode()).hexdigest()
+    return sha256(text).hexdigest()
 
 
 def packed_mismatch(packed: bytes) -> Mismatch:

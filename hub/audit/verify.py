@@ -8,6 +8,7 @@ other, so the problems found and their order are those of a walk in one process.
 from __future__ import annotations
 
 import bisect
+import gc
 import itertools
 import marshal
 import multiprocessing
@@ -95,7 +96,7 @@ def verify_chain(
         ]
         if workers is None:
             workers = default_workers(head_seq)
-        with _workers(workers) as pool:
+        with _workers(workers) as pool, _no_cycle_collection():
             verdicts = None if pool is None else _signature_verdicts(pool, workers)
             anchors = collect_anchors(stored, external, public_key, result, verdicts)
             end = _walk(session, anchors, batch_size, head_seq, progress, result, pool, workers)
@@ -159,6 +160,21 @@ def _workers(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cycle collector paused for the walk: the batches it keeps are tens of thousands of
+    row tuples that hold no cycles, yet each pass over them (a full one included) cost about
+    7% of a 200,000-entry verify. Whatever cycles the walk leaves are collected afterwards."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _signature_verdicts(pool: ProcessPoolExecutor, workers: int) -> Verdicts:

@@ -7,6 +7,7 @@ import enum
 import hashlib
 import json
 import math
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -14,7 +15,7 @@ import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.audit import canonical
+from hub.audit import canonical, rehash
 from hub.audit.chain import payload_hash
 from hub.audit.checkpoint import Checkpoint
 from hub.audit.rehash import RawRow, first_mismatch, load_detail, payload, row_hash
@@ -253,3 +254,95 @@ def test_checkpoint_statement_is_still_rfc8785() -> None:
     checkpoint = Checkpoint(12, "ab" * 32, "2026-11-29T08:00:00+00:00", "k" * 16, "")
     fields = {"seq": 12, "head_hash": "ab" * 32, "signed_at": checkpoint.signed_at}
     assert checkpoint.statement() == rfc8785.dumps(fields | {"key_id": "k" * 16})
+
+
+# -- the msgspec fast path of `row_hash`: same bytes, and taken for ordinary entries ----------
+
+arabic = st.text(st.characters(min_codepoint=0x0600, max_codepoint=0x06FF), max_size=12)
+words = st.sampled_from(["سالم بن حمد", "القرم", "مرحبا", "", "permit.parking", 'a"b\\c\n\t'])
+moments = st.datetimes(timezones=st.just(UTC)).map(lambda moment: moment.isoformat())
+# Below 10**15: a float with 16 digits before its point steps aside (it might be an integer).
+plain_floats = st.floats(-1e15, 1e15, exclude_min=True, exclude_max=True).filter(
+    canonical.plain_float
+)
+entry_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**15) + 1, 10**15 - 1)
+    | plain_floats
+    | st.text(max_size=12).filter(lambda text: text.isascii())
+    | arabic
+    | words
+    | moments
+)
+entry_keys = st.text(st.characters(max_codepoint=0xD7FF), max_size=10) | arabic
+details = st.recursive(
+    st.dictionaries(entry_keys, entry_scalars, max_size=6),
+    lambda inner: st.dictionaries(entry_keys, inner | entry_scalars | st.lists(inner), max_size=4),
+    max_leaves=25,
+)
+
+
+def entry_row(seq: int, detail: Any, moment: str, ensure_ascii: bool) -> RawRow:
+    text = json.dumps(detail, ensure_ascii=ensure_ascii)
+    return (seq, moment, "corr-1", None, "record.changed", "hub", text, "ab" * 32, "")
+
+
+@settings(max_examples=2000, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seq=st.integers(1, 2**53 - 1),
+    detail=details,
+    moment=moments,
+    ensure_ascii=st.booleans(),
+)
+def test_entries_as_the_pipeline_writes_them_take_the_fast_path(
+    seq: int, detail: Any, moment: str, ensure_ascii: bool
+) -> None:
+    """Arabic text, nested dicts, ints, floats, None, bools, ISO times: the msgspec path hashes
+    them (never steps aside) and gives the bytes rfc8785 gives."""
+    row = entry_row(seq, detail, moment, ensure_ascii)
+    assert outcome(rehash._plain_row_hash, row) == expected(row)
+
+
+@pytest.mark.parametrize(
+    ("detail", "fast"),
+    [
+        ({"latency_ms": 12.0, "neg": -0.0, "n": 12.34}, True),  # whole floats: the integer
+        ({"tiny": 1e-7}, False),  # exponent forms: rfc8785 writes its own
+        ({"huge": 1e16}, False),
+        ({"id": 2**53 - 1}, False),  # 16 digits: maybe beyond 2**53, so stepped aside
+        ({"id": -(2**53)}, False),
+        ({"id": 10**15 - 1}, True),
+        ({"sum": 0.30000000000000004, "ratio": -0.1234567890123456}, True),  # fractions
+        ({"\ue000": 1, "\U0001f600": 2}, False),  # UTF-16 and code-point order differ
+        ({"v": "\U0001f600"}, False),  # any character from U+E000 up steps aside
+        (_nested(70), False),
+        (_nested(20), True),
+    ],
+)
+def test_fast_path_steps_aside_where_msgspec_may_differ(detail: Any, fast: bool) -> None:
+    row = entry_row(3, detail, "2026-11-29T08:00:00+00:00", ensure_ascii=False)
+    rehash._seen.clear()
+    taken = outcome(rehash._plain_row_hash, row)
+    assert (taken[0] == "ok") is fast
+    if fast:
+        assert taken == expected(row)
+    assert outcome(row_hash, row) == expected(row)
+
+
+def test_msgspec_escapes_every_character_as_json_does() -> None:
+    """RFC 8785 escapes as `json` with ensure_ascii=False; so must msgspec, for every code
+    point (surrogates aside: they cannot be encoded, and rfc8785 rejects them)."""
+    points = [chr(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF]
+    for start in range(0, len(points), 4096):
+        chunk = "".join(points[start : start + 4096])
+        assert rehash._encode(chunk) == json.dumps(chunk, ensure_ascii=False).encode()
+        assert rehash._encode_sorted({chunk: chunk}) == rfc8785.dumps({chunk: chunk})
+
+
+@settings(max_examples=500)
+@given(st.dictionaries(st.text(st.characters(codec="utf-8"), max_size=4), st.integers(0, 9)))
+def test_msgspec_sorts_keys_by_code_point(value: dict[str, int]) -> None:
+    """The order the U+E000 check relies on: msgspec's sorted keys are code-point order."""
+    written = json.loads(rehash._encode_sorted(value))
+    assert list(written) == sorted(value)
