@@ -25,3 +25,4 @@ class Handled:
     message_id: str
     emitted: list[OutboxEvent] = field(default_factory=list)
     retry_in_s: float | None = None
+    published: bool = False  # its results went to the broker straight after the commit

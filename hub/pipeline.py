@@ -33,7 +33,7 @@ from hub.metrics import count_message, count_retry
 from hub.observability import bind_case, unbind_case
 from hub.rejection import REJECTED_TYPE, Rejections
 from hub.replay.marker import ReplayMarker
-from hub.settlement import GroupCommit
+from hub.settlement import AfterCommit, GroupCommit
 from hub.store.tables import MessageStatus
 from hub.store.uow import UnitOfWork
 
@@ -57,7 +57,10 @@ class Pipeline:
         flows: FlowRegistry,
         gateway: AgencyGateway,
         retry_delays_s: list[float],
+        after_commit: AfterCommit | None = None,
     ) -> None:
+        """`after_commit` publishes results as soon as they are committed (the worker's
+        relay); without it they wait in the outbox for whoever publishes them."""
         self._sessions = sessions
         self._contracts = contracts
         self._flows = flows
@@ -65,7 +68,7 @@ class Pipeline:
         self._retry_delays_s = retry_delays_s
         self._inbox = Inbox(sessions)
         self._rejections = Rejections(sessions, contracts)
-        self._settlement = GroupCommit(sessions, self._inbox)
+        self._settlement = GroupCommit(sessions, self._inbox, after_commit)
 
     async def handle(
         self, body: bytes, replay: ReplayMarker | None = None, *, redelivered: bool = False

@@ -20,6 +20,7 @@ from hub.contracts import ContractRegistry
 from hub.flows import FlowRegistry, default_flows
 from hub.gateway import AgencyGateway
 from hub.pipeline import Pipeline
+from hub.settlement import AfterCommit
 from hub.simulators import RunningSimulator, serve_simulators, stop_simulators
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
@@ -45,9 +46,14 @@ class HubRuntime:
     def broker_url(self) -> str:
         return self.settings.resolved_broker_url
 
-    def pipeline(self) -> Pipeline:
+    def pipeline(self, after_commit: AfterCommit | None = None) -> Pipeline:
         return Pipeline(
-            self.sessions, self.contracts, self.flows, self.gateway, self.settings.retry_delays_s
+            self.sessions,
+            self.contracts,
+            self.flows,
+            self.gateway,
+            self.settings.retry_delays_s,
+            after_commit,
         )
 
     def close(self) -> None:

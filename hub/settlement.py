@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.envelope import CloudEvent
 from hub.handled import Handled
 from hub.inbox import Delivery, Inbox
+from hub.store.tables import OutboxEvent
 from hub.store.uow import SharedTransaction, UnitOfWork
 
 log = structlog.get_logger("hub.settlement")
 MAX_BATCH = 32
 Work = Callable[[UnitOfWork], Handled]
+# Publishes committed results; runs on the store thread that committed them.
+AfterCommit = Callable[[list[OutboxEvent]], object]
 
 
 @dataclass
@@ -38,9 +41,12 @@ class _Settlement:
 class GroupCommit:
     """Settles outcomes in batches on the store's executor; one batch at a time per loop."""
 
-    def __init__(self, sessions: sessionmaker[Session], inbox: Inbox) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], inbox: Inbox, after_commit: AfterCommit | None = None
+    ) -> None:
         self._sessions = sessions
         self._inbox = inbox
+        self._after_commit = after_commit
         self._waiting: list[_Settlement] = []
         self._drainer: asyncio.Task[None] | None = None
 
@@ -70,12 +76,30 @@ class GroupCommit:
                     item.done.set_result(outcome)
 
     def _settle_batch(self, batch: list[_Settlement]) -> list[Handled | BaseException]:
+        outcomes: list[Handled | BaseException] | None = None
         if len(batch) > 1:
             try:
-                return list(self._together(batch))
+                outcomes = list(self._together(batch))
             except Exception:
                 log.info("settlement.batch_rolled_back", size=len(batch), exc_info=True)
-        return [self._alone_or_error(item) for item in batch]
+        if outcomes is None:
+            outcomes = [self._alone_or_error(item) for item in batch]
+        self._publish([o for o in outcomes if isinstance(o, Handled) and o.emitted])
+        return outcomes
+
+    def _publish(self, settled: list[Handled]) -> None:
+        """Publish the batch's results from this thread, straight after their commit, rather
+        than hand each delivery's to a thread of its own. On failure they stay unpublished
+        here; the caller may try again, and the outbox sweep publishes what is left."""
+        if self._after_commit is None or not settled:
+            return
+        try:
+            self._after_commit([row for handled in settled for row in handled.emitted])
+        except Exception:
+            log.exception("outbox.publish_failed", results=sum(len(h.emitted) for h in settled))
+            return
+        for handled in settled:
+            handled.published = True
 
     def _together(self, batch: list[_Settlement]) -> list[Handled]:
         return self._in_one_transaction([(item, not item.delivery.registered) for item in batch])

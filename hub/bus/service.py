@@ -4,6 +4,7 @@ the consumer's, and the event loop's that handles its deliveries."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 from hub.bus.outbox import OutboxRelay
 from hub.bus.publisher import Publisher
@@ -20,10 +21,11 @@ class WorkerThread:
         self._stop = threading.Event()
         self._broker_url = runtime.broker_url
         self.publisher = Publisher(runtime.broker_url)
+        relay = OutboxRelay(runtime.sessions, self.publisher)
         self.worker = Worker(
             runtime.broker_url,
-            runtime.pipeline(),
-            OutboxRelay(runtime.sessions, self.publisher),
+            runtime.pipeline(after_commit=partial(relay.publish, mark_now=False)),
+            relay,
             RedeliveryScheduler(self.publisher, runtime.broker_url),
             loop=runtime.loop,
             prefetch=runtime.settings.prefetch,

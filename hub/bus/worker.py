@@ -151,7 +151,7 @@ class Worker(ConsumerMixin):
         handled = await self._pipeline.handle(body, marker, redelivered=redelivered)
         if handled.outcome is Outcome.RETRY and handled.retry_in_s is not None:
             await asyncio.to_thread(self._redelivery.schedule, body, handled.retry_in_s)
-        if handled.emitted:
+        if handled.emitted and not handled.published:  # a rejection's, or a failed publish
             try:
                 await asyncio.to_thread(self._relay.publish, handled.emitted, mark_now=False)
             except Exception:  # committed already: the sweep publishes it later

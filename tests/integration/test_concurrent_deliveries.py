@@ -208,6 +208,68 @@ def test_an_outcome_that_never_claims_a_first_seen_message_commits_nothing(
     assert count(sessions, AuditEntry) == 0
 
 
+def _settle_emitting(inbox: Inbox, event: Any) -> Any:
+    def work(uow: UnitOfWork) -> Handled:
+        assert inbox.claim(uow, event.id, "done", agency=["rop"])
+        uow.emit(event.model_copy(update={"id": f"result-{event.id}", "causationid": event.id}))
+        uow.commit()
+        return Handled(Outcome.DONE, event.id, uow.emitted)
+
+    return work
+
+
+def test_results_are_published_after_their_commit_by_the_settling_thread(
+    sessions: sessionmaker[Session],
+) -> None:
+    published: list[list[str]] = []
+
+    def publish(rows: list[OutboxEvent]) -> None:
+        with sessions() as session:  # committed before they are published
+            assert all(session.get(OutboxEvent, row.id) is not None for row in rows)
+        published.append([row.id for row in rows])
+
+    inbox = Inbox(sessions)
+    group = GroupCommit(sessions, inbox, after_commit=publish)
+    bodies = requests(3)
+    events = [parse_event(body) for body in bodies]
+
+    async def settle_all() -> list[Handled]:
+        return list(
+            await asyncio.gather(
+                *(
+                    group.settle(
+                        e, Delivery(1, 1, False, "c", b.decode()), _settle_emitting(inbox, e)
+                    )
+                    for e, b in zip(events, bodies, strict=True)
+                )
+            )
+        )
+
+    handled = asyncio.run(settle_all())
+    assert all(h.published for h in handled)
+    assert sorted(i for batch in published for i in batch) == sorted(
+        f"result-{e.id}" for e in events
+    )
+
+
+def test_a_failed_publish_leaves_the_results_unpublished_and_the_outcome_standing(
+    sessions: sessionmaker[Session],
+) -> None:
+    def publish(rows: list[OutboxEvent]) -> None:
+        raise ConnectionError("broker gone")
+
+    inbox = Inbox(sessions)
+    group = GroupCommit(sessions, inbox, after_commit=publish)
+    body = requests(1)[0]
+    event = parse_event(body)
+    delivery = Delivery(1, 1, False, "c", body.decode())
+    handled = asyncio.run(group.settle(event, delivery, _settle_emitting(inbox, event)))
+    assert handled.outcome is Outcome.DONE and not handled.published
+    with sessions() as session:
+        row = session.get(OutboxEvent, f"result-{event.id}")
+        assert row is not None and row.sent_at is None  # left for the worker or the sweep
+
+
 def test_a_competitor_registered_first_so_the_row_guard_decides(
     sessions: sessionmaker[Session],
 ) -> None:
