@@ -89,7 +89,8 @@ def start_simulators(
 def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     """Build the hub from settings; agencies without a URL get their simulator when allowed."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = make_engine(settings.resolved_database_url)
+    # The worker's store threads (one per delivery in flight, two more), the API's and a spare.
+    engine = make_engine(settings.resolved_database_url, pool_size=settings.prefetch + 4)
     if migrate:
         upgrade(engine)
     contracts = ContractRegistry.load()

@@ -33,8 +33,10 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`; creates the folder of a SQLite file."""
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """An engine for `url`; creates the folder of a SQLite file. `pool_size` should cover the
+    threads that use the store at once: beyond it, connections are opened and closed for each
+    use (a new PostgreSQL backend each time)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -43,7 +45,7 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=5)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
