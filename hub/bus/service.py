@@ -3,6 +3,7 @@ the consumer's, and the event loop's that handles its deliveries."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from functools import partial
 
@@ -44,6 +45,10 @@ class WorkerThread:
 
     def start(self) -> WorkerThread:
         declare_topology(self.publisher.producer.channel, self._broker_url)
+        # What start-up built (WSDLs, schemas, table metadata: about 150,000 objects) lives as
+        # long as the process. Kept out of the collector's reach, a full collection takes under
+        # a millisecond instead of pausing every delivery in flight for about 80 ms.
+        gc.freeze()
         self._loop.start()
         self._thread.start()
         return self
