@@ -267,6 +267,40 @@ def measure(name: str, url: str | None, data_dir: Path, args: argparse.Namespace
         engine.dispose()
 
 
+def trail_rate(entries: int, repeat: int = 3) -> dict[str, Any]:
+    """Verify speed as `hub audit verify` runs it, on a fresh PostgreSQL trail of `entries`
+    (best of `repeat`), beside the bare fetch of the same rows: bench.pipeline's audit figure.
+    The trails the pipeline rows leave are too short for a rate (start-up dominates)."""
+    with tempfile.TemporaryDirectory(prefix="bench-audit-") as scratch:
+        with services.fresh_database("audit") as url:
+            settings = Settings(data_dir=Path(scratch), database_url=url)
+            engine = make_engine(url)
+            try:
+                build_trail(engine, settings, entries)
+                sessions = make_session_factory(engine)
+                _, floor, _ = timed(lambda: bare_fetch(sessions), repeat)
+                public_key = signing_key(settings).public_key()
+                journal = CheckpointJournal.from_settings(settings)
+
+                def verify() -> int:
+                    result = verify_chain(sessions, public_key=public_key, journal=journal)
+                    if not result.ok:
+                        raise RuntimeError(f"trail reported broken: {result.first}")
+                    return result.entries
+
+                checked, seconds, cpu = timed(verify, repeat)
+            finally:
+                engine.dispose()
+    return {
+        "entries": checked,
+        "seconds": round(seconds, 3),
+        "entries_per_s": round(checked / seconds),
+        "cpu_seconds": round(cpu, 3),
+        "bare_fetch_seconds": round(floor, 3),
+        "x_bare_fetch": round(seconds / floor, 2),
+    }
+
+
 def main() -> None:
     args = parse()
     engines = args.engines.split(",")

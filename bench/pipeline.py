@@ -1,5 +1,6 @@
 """Drive parking permit requests through the full pipeline (consume, validate, one ROP call,
-record, audit, outbox, publish, ack) and compare the hub with the bare parts and with Celery.
+record, audit, outbox, publish, ack) and compare the hub with the bare parts and with Celery;
+then time `hub audit verify` on a PostgreSQL trail of 200,000 entries.
 
     .venv/bin/python -m bench.pipeline                       # defaults: a few minutes
     .venv/bin/python -m bench.pipeline --messages 5000 --memory-messages 100000
@@ -21,6 +22,7 @@ from rich.console import Console
 
 from bench import rows as bench_rows
 from bench import services
+from bench.audit_verify import trail_rate
 from bench.report import render, targets, write
 from bench.rows import Row, Sizes
 
@@ -44,6 +46,12 @@ def parse() -> argparse.Namespace:
         type=int,
         default=3000,
         help="extra messages for the hub worker's RSS check (the issue: 100000)",
+    )
+    parser.add_argument(
+        "--audit-entries",
+        type=int,
+        default=200_000,
+        help="entries on the PostgreSQL trail whose verify is timed (0: skip)",
     )
     parser.add_argument(
         "--rows",
@@ -167,18 +175,25 @@ def main() -> None:
             except Exception as exc:  # one failing row must not hide the others' figures
                 traceback.print_exc()
                 results.append(Row(name, skipped=f"failed: {exc}"))
-    checks = targets(results)
+    audit = None
+    if args.audit_entries and not missing:
+        console.print(f"[bold]audit verify, a trail of {args.audit_entries:,} entries[/] ...")
+        audit = trail_rate(args.audit_entries)
+    checks = targets(results, audit)
     render(console, results, checks)
     for row in results:
         if row.memory:
             console.print(f"{row.name} memory: {row.memory}", highlight=False)
         if row.audit_verify:
             console.print(f"{row.name} audit verify: {row.audit_verify}", highlight=False)
+    if audit:
+        console.print(f"audit verify, PostgreSQL trail: {audit}", highlight=False)
     write(
         args.output,
         vars(args) | {"output": str(args.output)},
         results,
         checks,
+        audit,
         started_at,
         time.monotonic() - started,
     )

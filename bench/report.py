@@ -60,7 +60,7 @@ def _find(rows: list[Row], start: str) -> Row | None:
     return next((r for r in rows if r.name.startswith(start) and r.throughput), None)
 
 
-def targets(rows: list[Row]) -> list[dict[str, Any]]:
+def targets(rows: list[Row], audit: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Each target of issue 9 with the figure measured in this run and whether it is met."""
     out: list[dict[str, Any]] = []
     bare, celery = _find(rows, BARE), _find(rows, CELERY)
@@ -105,16 +105,15 @@ def targets(rows: list[Row]) -> list[dict[str, Any]]:
                 "met": abs(growth) < 5 * 1024,
             }
         )
-    for row in rows:
-        if row.audit_verify:
-            rate = row.audit_verify["entries_per_s"]
-            out.append(
-                {
-                    "target": f"audit verify > 200,000 entries/s ({row.name})",
-                    "measured": f"{rate:,} entries/s over {row.audit_verify['entries']:,}",
-                    "met": rate > 200_000,
-                }
-            )
+    if audit:
+        out.append(
+            {
+                "target": "audit verify > 200,000 entries/s (PostgreSQL, as `hub audit verify`)",
+                "measured": f"{audit['entries_per_s']:,} entries/s over {audit['entries']:,} "
+                f"({audit['x_bare_fetch']}x the bare fetch)",
+                "met": audit["entries_per_s"] > 200_000,
+            }
+        )
     return out
 
 
@@ -173,6 +172,7 @@ def write(
     args: dict[str, Any],
     rows: list[Row],
     checks: list[dict[str, Any]],
+    audit: dict[str, Any] | None,
     started: str,
     seconds: float,
 ) -> None:
@@ -184,5 +184,6 @@ def write(
         "machine": machine(),
         "rows": [r.as_dict() for r in rows],
         "targets": checks,
+        "audit_verify": audit,
     }
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
