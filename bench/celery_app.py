@@ -1,7 +1,11 @@
 """The Celery worker a team would write instead of the hub: the same work in a task, acked late
 (after the work, the same promise as the hub), on the same RabbitMQ.
 
-    celery -A bench.celery_app worker --pool solo --concurrency 1    (the benchmark starts it)
+    celery -A bench.celery_app worker --pool prefork --concurrency 1   (the benchmark starts it)
+
+Celery's default pool (prefork), one child. The solo pool stalled for seconds at a time in
+bursts (4 messages delivered and unacknowledged, the worker idle in epoll; 31-138 msgs/s
+against 320 for prefork), which measured Celery's event loop, not the work.
 
 Settings come from BENCH_BROKER_URL, BENCH_DATABASE_URL, BENCH_ROP_URL.
 """

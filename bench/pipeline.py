@@ -99,12 +99,9 @@ def main() -> None:
                 True,
                 lambda: bench_rows.run_bare(sizes, rop_url, logs),
             ),
-            # Right after the bare row: run after a hub row, the Celery worker answered a burst
-            # 5-10x slower (31-65 msgs/s against 320; its paced latency unchanged, its CPU per
-            # message too; cause not found), so it runs where it does its best.
             (
                 "celery",
-                "Celery worker (solo, 1 process)",
+                bench_rows.CELERY_ROW,
                 True,
                 lambda: bench_rows.run_celery(sizes, rop_url, logs),
             ),

@@ -146,7 +146,7 @@ def celery_command() -> list[str]:
         "bench.celery_app",
         "worker",
         "--pool",
-        "solo",
+        "prefork",
         "--concurrency",
         "1",
         "--loglevel",
