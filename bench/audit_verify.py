@@ -221,6 +221,22 @@ def timed(run: Callable[[], int], repeat: int) -> tuple[int, float, float]:
     return entries, best, cpu
 
 
+def verifier(
+    sessions: sessionmaker[Session], settings: Settings, workers: int | None = None
+) -> Callable[[], int]:
+    """`verify_chain` as `hub audit verify` calls it: entries checked, or raise if broken."""
+    public_key = signing_key(settings).public_key()
+    journal = CheckpointJournal.from_settings(settings)
+
+    def run() -> int:
+        result = verify_chain(sessions, public_key=public_key, journal=journal, workers=workers)
+        if not result.ok:
+            raise RuntimeError(f"trail reported broken: {result.first}")
+        return result.entries
+
+    return run
+
+
 def measure(name: str, url: str | None, data_dir: Path, args: argparse.Namespace) -> None:
     settings = Settings(data_dir=data_dir, database_url=url)
     engine = make_engine(settings.resolved_database_url)
@@ -233,19 +249,9 @@ def measure(name: str, url: str | None, data_dir: Path, args: argparse.Namespace
             flush=True,
         )
         sessions = make_session_factory(engine)
-        public_key = signing_key(settings).public_key()
-        journal = CheckpointJournal.from_settings(settings)
 
         def verify(workers: int | None) -> Callable[[], int]:
-            def run() -> int:
-                result = verify_chain(
-                    sessions, public_key=public_key, journal=journal, workers=workers
-                )
-                if not result.ok:
-                    raise RuntimeError(f"trail reported broken: {result.first}")
-                return result.entries
-
-            return run
+            return verifier(sessions, settings, workers)
 
         ways: list[tuple[str, Callable[[], int]]] = [("bare fetch", lambda: bare_fetch(sessions))]
         if not args.no_baseline:
@@ -279,16 +285,7 @@ def trail_rate(entries: int, repeat: int = 3) -> dict[str, Any]:
                 build_trail(engine, settings, entries)
                 sessions = make_session_factory(engine)
                 _, floor, _ = timed(lambda: bare_fetch(sessions), repeat)
-                public_key = signing_key(settings).public_key()
-                journal = CheckpointJournal.from_settings(settings)
-
-                def verify() -> int:
-                    result = verify_chain(sessions, public_key=public_key, journal=journal)
-                    if not result.ok:
-                        raise RuntimeError(f"trail reported broken: {result.first}")
-                    return result.entries
-
-                checked, seconds, cpu = timed(verify, repeat)
+                checked, seconds, cpu = timed(verifier(sessions, settings), repeat)
             finally:
                 engine.dispose()
     return {

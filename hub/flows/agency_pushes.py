@@ -50,12 +50,8 @@ class CrStatusChangedFlow:
             licence.status = "suspended"
             licence.correlationid = event.correlation
             uow.session.flush()
-            uow.audit(
-                "record.changed",
-                record="trade_licence",
-                key=licence.licence_no,
-                before=before,
-                after=licence_snapshot(licence),
+            uow.record_changed(
+                "trade_licence", licence.licence_no, before, licence_snapshot(licence)
             )
             reason = {
                 "code": code,
@@ -106,12 +102,8 @@ class OwnershipTransferredFlow:
             permit.status = "flagged"
             permit.correlationid = event.correlation
             uow.session.flush()
-            uow.audit(
-                "record.changed",
-                record="parking_permit",
-                key=permit.application_no,
-                before=before,
-                after=permit_snapshot(permit),
+            uow.record_changed(
+                "parking_permit", permit.application_no, before, permit_snapshot(permit)
             )
             uow.emit(
                 results.event(

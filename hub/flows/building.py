@@ -79,13 +79,7 @@ class BuildingPermitIssuedFlow:
         permit.electricity_request_no = facts["request_no"]
         permit.correlationid = event.correlation
         uow.session.flush()
-        uow.audit(
-            "record.changed",
-            record="building_permit",
-            key=permit.permit_no,
-            before=before,
-            after=permit_snapshot(permit),
-        )
+        uow.record_changed("building_permit", permit.permit_no, before, permit_snapshot(permit))
         result = {"permit_no": permit.permit_no, "request_no": facts["request_no"]}
         if facts.get("expected_connection_date"):
             result["expected_connection_date"] = facts["expected_connection_date"]
@@ -113,13 +107,7 @@ class ConnectionCompletedFlow:
         permit.electricity_request_no = permit.electricity_request_no or data["request_no"]
         permit.connected_at = datetime.fromisoformat(data["connected_at"])
         uow.session.flush()
-        uow.audit(
-            "record.changed",
-            record="building_permit",
-            key=permit.permit_no,
-            before=before,
-            after=permit_snapshot(permit),
-        )
+        uow.record_changed("building_permit", permit.permit_no, before, permit_snapshot(permit))
         uow.emit(
             results.event(
                 "permit.building.electricity-connected",

@@ -100,19 +100,6 @@ def _record_checks(licence: TradeLicence, event: CloudEvent, decision: LicenceDe
     licence.correlationid = event.correlation
 
 
-def audit_licence_change(
-    uow: UnitOfWork, licence: TradeLicence, before: dict[str, Any] | None
-) -> None:
-    """The audit entry of a licence record change, committed with the change itself."""
-    uow.audit(
-        "record.changed",
-        record="trade_licence",
-        key=licence.licence_no,
-        before=before,
-        after=licence_snapshot(licence),
-    )
-
-
 def _result(data: dict[str, Any], decision: LicenceDecision, facts: LicenceFacts) -> dict[str, Any]:
     result: dict[str, Any] = {
         "cr_no": data["cr_no"],
@@ -159,7 +146,7 @@ class LicenceRenewalFlow:
             licence.status = "renewal-rejected"
         _record_checks(licence, event, decision)
         session.flush()
-        audit_licence_change(uow, licence, before)
+        uow.record_changed("trade_licence", licence.licence_no, before, licence_snapshot(licence))
         result = {"licence_no": data["licence_no"], **_result(data, decision, facts)}
         uow.emit(results.event("licence.renewal.completed", result))
 
@@ -192,6 +179,6 @@ class LicenceIssueFlow:
             uow.session.add(licence)
             uow.session.flush()  # the row's id numbers the licence
             licence.licence_no = f"{LICENCE_NO_PREFIX}{NEW_LICENCE_BASE + licence.id:06d}"
-            audit_licence_change(uow, licence, before=None)
+            uow.record_changed("trade_licence", licence.licence_no, None, licence_snapshot(licence))
             result["licence_no"] = licence.licence_no
         uow.emit(results.event("licence.issue.completed", result))

@@ -78,6 +78,7 @@ class ParkingPermitFlow:
         self, event: CloudEvent, facts: dict[str, Any], uow: UnitOfWork, results: Results
     ) -> None:
         data = event.data
+        now = datetime.now(UTC)
         plate = f"{data['plate']['number']} {data['plate']['code']}"
         vehicle = facts.get("vehicle") if facts.get("found") else None
         decision = decide_parking(
@@ -85,9 +86,8 @@ class ParkingPermitFlow:
             applicant_civil_id=data["civil_id"],
             months=data["months"],
             vehicle=vehicle,
-            today=datetime.now(UTC).date(),
+            today=now.date(),
         )
-        now = datetime.now(UTC)
         values: dict[str, Any] = {
             "application_no": data["application_no"],
             "plate_number": data["plate"]["number"],
@@ -106,12 +106,8 @@ class ParkingPermitFlow:
             values["owner_name_en"] = vehicle["owner"]["name_en"]
             values["owner_name_ar"] = vehicle["owner"]["name_ar"]
         before = _write_permit(uow.session, values, issue_number=decision.issued, now=now)
-        uow.audit(
-            "record.changed",
-            record="parking_permit",
-            key=data["application_no"],
-            before=snapshot_of(before),
-            after=snapshot_of(values),
+        uow.record_changed(
+            "parking_permit", data["application_no"], snapshot_of(before), snapshot_of(values)
         )
         result: dict[str, Any] = {
             "application_no": data["application_no"],

@@ -76,11 +76,7 @@ class ViolationPaidFlow:
                 },
             }
         uow.session.flush()
-        uow.audit(
-            "record.changed",
-            record="parking_violation",
-            key=violation.violation_no,
-            before=before,
-            after={"status": violation.status},
+        uow.record_changed(
+            "parking_violation", violation.violation_no, before, {"status": violation.status}
         )
         uow.emit(results.event("violation.parking.settled", result))

@@ -91,6 +91,11 @@ class UnitOfWork:
             )
         )
 
+    def record_changed(self, record: str, key: str | None, before: Any, after: Any) -> None:
+        """The audit entry of a record change (what `hub replay show` lists as changes),
+        committed with the change itself."""
+        self.audit("record.changed", record=record, key=key, before=before, after=after)
+
     def history(self, message_id: str, status: str, attempt: int, **detail: Any) -> None:
         """A step in the message's history (`hub replay show`); written at commit."""
         self._history.append(
