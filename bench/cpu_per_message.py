@@ -26,7 +26,7 @@ from bench.workload import parking_requests
 from hub.config import Settings
 from hub.observability import configure_logging
 from hub.pipeline import Outcome
-from hub.runtime import build_runtime
+from hub.runtime.build import build_runtime
 
 T = TypeVar("T")
 

@@ -10,7 +10,7 @@ from collections import deque
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hub.connectors import CORRELATION_HEADER, FAULT_MODES
+from hub.plugin import CORRELATION_HEADER, FAULT_MODES
 
 
 class FaultSwitch:

@@ -8,7 +8,7 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
-from hub.errors import (
+from hub.plugin import (
     AgencyAuthError,
     AgencyError,
     AgencyRateLimited,

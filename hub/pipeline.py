@@ -14,9 +14,10 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.connectors import CallContext
-from hub.contracts import ContractRegistry, UnknownContract
-from hub.envelope import CloudEvent, parse_event
+from hub.agencies.connector import CallContext
+from hub.agencies.gateway import AgencyGateway, CallLog
+from hub.contracts.envelope import CloudEvent, parse_event
+from hub.contracts.registry import ContractRegistry, UnknownContract
 from hub.errors import (
     AgencyError,
     CircuitOpen,
@@ -26,16 +27,15 @@ from hub.errors import (
     UnknownMessageType,
 )
 from hub.flows import Agencies, Flow, FlowRegistry, Results
-from hub.gateway import AgencyGateway, CallLog
-from hub.handled import Handled, Outcome
-from hub.inbox import Delivery, Inbox
+from hub.messages.inbox import Delivery, Inbox
+from hub.messages.marker import ReplayMarker
+from hub.messages.outcome import Handled, Outcome
+from hub.messages.rejection import REJECTED_TYPE, Rejections
+from hub.messages.settlement import AfterCommit, GroupCommit
+from hub.messages.unit_of_work import UnitOfWork
 from hub.metrics import count_message, count_retry
 from hub.observability import bind_case, unbind_case
-from hub.rejection import REJECTED_TYPE, Rejections
-from hub.replay.marker import ReplayMarker
-from hub.settlement import AfterCommit, GroupCommit
 from hub.store.tables import MessageStatus
-from hub.store.uow import UnitOfWork
 
 __all__ = ["REJECTED_TYPE", "Handled", "Outcome", "Pipeline"]
 

@@ -9,7 +9,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
-from hub.connectors import CallContext, CallPolicy, Endpoint, Health, Operation
+from hub.agencies.connector import CallContext, CallPolicy, Endpoint, Health, Operation
 
 VEHICLE_OPERATION = Operation(
     "vehicle_inquiry",

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from connectors.electricity import data
 from connectors.electricity.client import ElectricityClient
 from connectors.electricity.simulator import ElectricitySimulator
-from hub.connectors import CallPolicy, Endpoint, Operation
+from hub.plugin import CallPolicy, Endpoint, Operation
 
 OPERATIONS: Mapping[str, Operation] = {
     "account_standing": Operation(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from connectors.electricity import mapping
 from connectors.electricity.contract import BINDING, WSDL_PATH, XSD_NAME, electricity_schema
 from connectors.soap.client import SoapAgencyClient, SoapOperation, SoapService
-from hub.connectors import CallPolicy, Endpoint
+from hub.plugin import CallPolicy, Endpoint
 
 AGENCY = "electricity"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from lxml import etree
 
 from contracts import CONTRACTS_DIR
-from hub.soap import load_schema
+from hub.plugin import load_schema
 
 CONTRACT_DIR = CONTRACTS_DIR / "agencies" / "electricity"
 WSDL_PATH = CONTRACT_DIR / "electricity.wsdl"

@@ -24,7 +24,7 @@ from connectors.electricity.contract import (
 )
 from connectors.electricity.data import Account, ConnectionBook, find_account
 from connectors.soap.simulator import SoapAgencySimulator
-from hub.soap import Handler, SoapMessage
+from hub.plugin import Handler, SoapMessage
 
 DEFAULT_CREDENTIALS = {"username": "hub", "password": "electricity-sim-secret"}
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from connectors.labour.client import LabourClient
 from connectors.labour.simulator import LabourSimulator
-from hub.connectors import CallPolicy, Endpoint, Operation
+from hub.plugin import CallPolicy, Endpoint, Operation
 
 OPERATIONS: Mapping[str, Operation] = {
     "labour_standing": Operation(

@@ -10,8 +10,14 @@ import httpx
 
 from connectors.labour import mapping
 from connectors.rest.client import AgencySchemas, JsonAgencyClient
-from hub.connectors import CallContext, CallPolicy, Endpoint, Health
-from hub.errors import ConfigurationError, PermanentAgencyError
+from hub.plugin import (
+    CallContext,
+    CallPolicy,
+    ConfigurationError,
+    Endpoint,
+    Health,
+    PermanentAgencyError,
+)
 
 AGENCY = "labour"
 

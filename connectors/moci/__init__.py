@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from connectors.moci.client import MociClient
 from connectors.moci.simulator import MociSimulator
-from hub.connectors import CallPolicy, Endpoint, Operation
+from hub.plugin import CallPolicy, Endpoint, Operation
 
 OPERATIONS: Mapping[str, Operation] = {
     "commercial_registration": Operation(

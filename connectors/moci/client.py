@@ -9,8 +9,14 @@ from typing import Any
 from connectors.moci import mapping
 from connectors.moci.auth import ClientCredentials
 from connectors.rest.client import AgencySchemas, JsonAgencyClient
-from hub.connectors import CallContext, CallPolicy, Endpoint, Health
-from hub.errors import ConfigurationError, PermanentAgencyError
+from hub.plugin import (
+    CallContext,
+    CallPolicy,
+    ConfigurationError,
+    Endpoint,
+    Health,
+    PermanentAgencyError,
+)
 
 AGENCY = "moci"
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from connectors.occi.client import OcciClient
 from connectors.occi.simulator import OcciSimulator
-from hub.connectors import CallPolicy, Endpoint, Operation
+from hub.plugin import CallPolicy, Endpoint, Operation
 
 OPERATIONS: Mapping[str, Operation] = {
     "chamber_membership": Operation(

@@ -8,8 +8,14 @@ from typing import Any
 
 from connectors.occi import mapping
 from connectors.rest.client import AgencySchemas, JsonAgencyClient
-from hub.connectors import CallContext, CallPolicy, Endpoint, Health
-from hub.errors import ConfigurationError, PermanentAgencyError
+from hub.plugin import (
+    CallContext,
+    CallPolicy,
+    ConfigurationError,
+    Endpoint,
+    Health,
+    PermanentAgencyError,
+)
 
 AGENCY = "occi"
 API_KEY_HEADER = "X-API-Key"

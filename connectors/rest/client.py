@@ -21,8 +21,15 @@ from connectors.replies import (
     retry_after_seconds,
 )
 from contracts import CONTRACTS_DIR
-from hub.connectors import CallPolicy, Endpoint, Health, stamp_correlation
-from hub.errors import AgencyError, PermanentAgencyError, TransientAgencyError
+from hub.plugin import (
+    AgencyError,
+    CallPolicy,
+    Endpoint,
+    Health,
+    PermanentAgencyError,
+    TransientAgencyError,
+    stamp_correlation,
+)
 
 
 @lru_cache(maxsize=64)

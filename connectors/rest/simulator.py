@@ -1,5 +1,6 @@
 """What every REST/JSON agency simulator shares: a Starlette app on loopback that answers from
-the simulated world (`connectors.world`), with the fault modes of `hub.connectors.FAULT_MODES`
+the simulated world (`connectors.world`), with the fault modes of
+`hub.agencies.connector.FAULT_MODES`
 switchable at run time (`set_fault`, or POST /_sim/fault {"mode": ...}), a GET /health
 resource, and a record of the X-Correlation-ID each call carried."""
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from connectors.rop.client import RopClient
 from connectors.rop.simulator import RopSimulator
-from hub.connectors import CallPolicy, Endpoint, Operation
+from hub.plugin import CallPolicy, Endpoint, Operation
 
 OPERATIONS: Mapping[str, Operation] = {
     "vehicle_inquiry": Operation(

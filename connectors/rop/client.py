@@ -9,7 +9,7 @@ from __future__ import annotations
 from connectors.rop import mapping
 from connectors.rop.contract import BINDING, WSDL_PATH, XSD_NAME, rop_schema
 from connectors.soap.client import SoapAgencyClient, SoapOperation, SoapService
-from hub.connectors import CallPolicy, Endpoint
+from hub.plugin import CallPolicy, Endpoint
 
 AGENCY = "rop"
 

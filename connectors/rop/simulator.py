@@ -28,7 +28,7 @@ from connectors.rop.contract import (
 from connectors.rop.data import Vehicle, find_vehicle
 from connectors.rop.violations import find_violation
 from connectors.soap.simulator import SoapAgencySimulator
-from hub.soap import Handler, SoapMessage
+from hub.plugin import Handler, SoapMessage
 
 DEFAULT_CREDENTIALS = {"username": "hub", "password": "rop-sim-secret"}
 

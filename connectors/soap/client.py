@@ -29,12 +29,16 @@ from zeep.wsse.username import UsernameToken
 
 from connectors.replies import ReplyRejected, agency_error
 from connectors.soap.transport import CheckedTransport
-from hub.connectors import CallContext, CallPolicy, Endpoint, Health, stamp_correlation
-from hub.errors import (
+from hub.plugin import (
     AgencyError,
+    CallContext,
+    CallPolicy,
     ConfigurationError,
+    Endpoint,
+    Health,
     PermanentAgencyError,
     TransientAgencyError,
+    stamp_correlation,
 )
 
 # zeep parses with these on top of our own hardened parse of every reply.

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from connectors.faults import FaultSwitch
-from hub.soap import (
+from hub.plugin import (
     CONTENT_TYPE,
     Handler,
     SoapEndpoint,

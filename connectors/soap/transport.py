@@ -11,7 +11,7 @@ import httpx
 from lxml import etree
 
 from connectors.replies import ReplyRejected, refused_by_status, retry_after_seconds
-from hub.soap import (
+from hub.plugin import (
     AUTHENTICATION_FAILED,
     SOAP_ENV,
     WSSE,

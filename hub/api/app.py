@@ -25,7 +25,7 @@ from hub.api.soap_services import (
 )
 from hub.bus.publisher import Publisher
 from hub.config import Settings
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 
 TITLE = "Muscat integration hub: partner endpoints"
 API_VERSION = "1.0.0"

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.partners import PartnerRegistry
 from hub.errors import Forbidden, HubError, Unauthorised
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import Partner, PartnerRateWindow
-from hub.store.uow import UnitOfWork
 
 Channel = Literal["rest", "soap"]
 ANONYMOUS = "anonymous"

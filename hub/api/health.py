@@ -12,8 +12,9 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
+from hub.api.shared_state import SharedStateCollector, circuit_states
 from hub.bus.probe import broker_reachable
-from hub.metrics import SharedStateCollector, circuit_states, exposition
+from hub.metrics import exposition
 
 
 def store_reachable(sessions: sessionmaker[Session]) -> bool:

@@ -26,7 +26,7 @@ def current_document() -> dict[str, Any]:
     from hub.api.app import build_services, create_app
     from hub.bus.publisher import Publisher
     from hub.config import load_settings
-    from hub.contracts import ContractRegistry
+    from hub.contracts.registry import ContractRegistry
     from hub.store.engine import make_engine, make_session_factory
 
     with tempfile.TemporaryDirectory() as scratch:

@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.api.grants import check_grants
 from hub.config import Settings
 from hub.errors import HubError
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import Partner
-from hub.store.uow import UnitOfWork
 
 log = structlog.get_logger("hub.partners")
 

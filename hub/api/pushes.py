@@ -25,10 +25,10 @@ from hub.audit.chain import digest
 from hub.bus.outbox import OutboxRelay
 from hub.bus.publisher import Publisher
 from hub.bus.topology import IN_EXCHANGE_NAME
-from hub.contracts import ContractRegistry
-from hub.envelope import derived_id, new_event
+from hub.contracts.envelope import derived_id, new_event
+from hub.contracts.registry import ContractRegistry
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import OutboxEvent
-from hub.store.uow import UnitOfWork
 
 log = structlog.get_logger("hub.pushes")
 

@@ -27,7 +27,7 @@ from hub.api.records import (
     RecordNotFound,
     RecordReader,
 )
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 
 API_KEY = APIKeyHeader(
     name="X-Api-Key",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.api.app import build_services, create_app
 from hub.bus.publisher import Publisher
 from hub.config import Settings
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.errors import ConfigurationError
 from hub.serving import LoopbackServer
 

@@ -28,9 +28,9 @@ from kombu.mixins import ConsumerMixin
 from hub.bus.outbox import OutboxRelay
 from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import inbound_queue
-from hub.handled import Handled, Outcome
+from hub.messages.marker import ReplayMarker
+from hub.messages.outcome import Handled, Outcome
 from hub.pipeline import Pipeline
-from hub.replay.marker import ReplayMarker
 
 log = structlog.get_logger("hub.worker")
 SWEEP_EVERY_S = 5.0

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from hub.envelope import CloudEvent
+from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.licence import licence_snapshot
 from hub.flows.parking import permit_snapshot
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import ParkingPermit, TradeLicence
-from hub.store.uow import UnitOfWork
 
 SUSPENDING_CR_STATUSES = {
     "cancelled": ("cr-cancelled", "cancelled", "ألغت"),

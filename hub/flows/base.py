@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from hub.connectors import CallContext
-from hub.contracts import ContractRegistry
-from hub.envelope import CloudEvent, derived_id, new_event
-from hub.gateway import AgencyGateway, CallLog
-from hub.store.uow import UnitOfWork
+from hub.agencies.connector import CallContext
+from hub.agencies.gateway import AgencyGateway, CallLog
+from hub.contracts.envelope import CloudEvent, derived_id, new_event
+from hub.contracts.registry import ContractRegistry
+from hub.messages.unit_of_work import UnitOfWork
 
 
 class Agencies:

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.envelope import CloudEvent
+from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import BuildingPermit
-from hub.store.uow import UnitOfWork
 
 
 def permit_snapshot(permit: BuildingPermit | None) -> dict[str, Any] | None:

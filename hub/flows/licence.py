@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.envelope import CloudEvent
+from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.licence_rules import LicenceDecision, LicenceFacts, decide_licence
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import TradeLicence
-from hub.store.uow import UnitOfWork
 
 LICENCE_NO_PREFIX = "MCT-TL-"
 NEW_LICENCE_BASE = 100_000  # new licences are numbered after the legacy register's range

@@ -9,11 +9,11 @@ from typing import Any, cast
 from sqlalchemy import RowMapping, Table, insert, select, update
 from sqlalchemy.orm import Session
 
-from hub.envelope import CloudEvent
+from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.parking_rules import decide_parking
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import ParkingPermit
-from hub.store.uow import UnitOfWork
 
 PERMIT_NO_PREFIX = "MCT-PK-"
 PERMITS = cast(Table, ParkingPermit.__table__)

@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.envelope import CloudEvent
+from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import ParkingViolation
-from hub.store.uow import UnitOfWork
 
 
 class ViolationPaidFlow:

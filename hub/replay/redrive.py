@@ -18,13 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.bus.outbox import OutboxRelay
 from hub.bus.publisher import Publisher
 from hub.bus.topology import INBOUND_QUEUE_NAME, declare_topology
-from hub.envelope import body_from_text
-from hub.replay.marker import ReplayMarker
+from hub.contracts.envelope import body_from_text
+from hub.messages.marker import ReplayMarker
+from hub.messages.unit_of_work import UnitOfWork
 from hub.replay.plan import IN_FLIGHT, Action, PlannedReplay, decide
 from hub.store.engine import WRITE_INTENT
 from hub.store.queries import results_of, unpublished_redrives
 from hub.store.tables import Message, MessageReplay, MessageStatus, OutboxEvent
-from hub.store.uow import UnitOfWork
 
 OPERATOR_MAX = 100
 

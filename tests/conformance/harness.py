@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.connectors import CallContext, Connector, Endpoint, Health, Simulator
-from hub.contracts import ContractRegistry
-from hub.gateway import AgencyGateway, CallLog
+from hub.agencies.connector import CallContext, Connector, Endpoint, Health, Simulator
+from hub.agencies.gateway import AgencyGateway, CallLog
+from hub.contracts.registry import ContractRegistry
 from hub.serving import LoopbackServer
 
 TIMEOUT_S = 0.5  # per attempt; the gateway's own guard is twice this

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hub.connectors import FAULT_MODES, load_connectors
-from hub.contracts import ContractRegistry
+from hub.agencies.connector import FAULT_MODES, load_connectors
+from hub.contracts.registry import ContractRegistry
 from hub.errors import (
     AgencyAuthError,
     AgencyRateLimited,

@@ -21,7 +21,7 @@ from hub.bus.publisher import Publisher
 from hub.bus.topology import IN_EXCHANGE, results_queue
 
 REPO = Path(__file__).resolve().parents[2]
-HUB = [sys.executable, "-m", "replay"]
+HUB = [sys.executable, "-m", "hub.cli"]
 
 
 def hub_env(data_dir: Path, **extra: str) -> dict[str, str]:

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import JSON, bindparam, text
 
+from hub.agencies.gateway import AgencyGateway
 from hub.audit.sealing import Checkpointer
 from hub.config import Settings
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.flows import default_flows
-from hub.gateway import AgencyGateway
 from hub.pipeline import Pipeline
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade

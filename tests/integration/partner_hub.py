@@ -23,7 +23,7 @@ from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
 from hub.bus.publisher import Publisher
 from hub.bus.topology import IN_EXCHANGE
 from hub.config import Settings, load_settings
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.serving import LoopbackServer
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade

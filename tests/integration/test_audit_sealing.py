@@ -17,10 +17,10 @@ from hub.audit.chain import AuditDraft, append_entries
 from hub.audit.sealing import Checkpointer
 from hub.audit.verify import verify_store
 from hub.config import Settings
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.engine import WRITE_INTENT, make_engine, make_session_factory
 from hub.store.migrate import upgrade
 from hub.store.tables import AuditCheckpoint
-from hub.store.uow import UnitOfWork
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 

@@ -17,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import JSON, Engine, bindparam, text
 
+from hub.agencies.gateway import AgencyGateway
 from hub.audit.chain import AuditDraft, append_entries
 from hub.audit.checkpoint import CheckpointSigner
 from hub.audit.diagnosis import StoredEntry
@@ -26,9 +27,8 @@ from hub.audit.keys import existing_signing_key
 from hub.audit.sealing import Checkpointer
 from hub.audit.verify import verify_chain, verify_store
 from hub.config import Settings
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.flows import default_flows
-from hub.gateway import AgencyGateway
 from hub.pipeline import Pipeline
 from hub.store.engine import WRITE_INTENT, make_engine, make_session_factory
 from hub.store.migrate import upgrade

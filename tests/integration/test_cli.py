@@ -7,9 +7,9 @@ import json
 import uuid
 from pathlib import Path
 
-from hub.contracts import ContractRegistry
+from hub.agencies.gateway import AgencyGateway
+from hub.contracts.registry import ContractRegistry
 from hub.flows import default_flows
-from hub.gateway import AgencyGateway
 from hub.pipeline import Pipeline
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade

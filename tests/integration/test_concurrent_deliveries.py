@@ -14,19 +14,19 @@ import pytest
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.agencies.gateway import AgencyGateway
 from hub.audit.chain import GENESIS_HASH, compute_hash
-from hub.contracts import ContractRegistry
-from hub.envelope import parse_event
+from hub.contracts.envelope import parse_event
+from hub.contracts.registry import ContractRegistry
 from hub.flows import default_flows
-from hub.gateway import AgencyGateway
-from hub.handled import Handled, Outcome
-from hub.inbox import Delivery, Inbox
+from hub.messages.inbox import Delivery, Inbox
+from hub.messages.outcome import Handled, Outcome
+from hub.messages.settlement import GroupCommit
+from hub.messages.unit_of_work import UnitOfWork
 from hub.pipeline import Pipeline
-from hub.settlement import GroupCommit
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 from hub.store.tables import AuditEntry, Message, MessageHistory, OutboxEvent, ParkingPermit
-from hub.store.uow import UnitOfWork
 from tests.fakes import FakeRopConnector, FakeVehicleRegister, vehicle
 from tests.integration.test_pipeline import request
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hub.connectors import FAULT_MODES, load_connectors
-from hub.simulators import registry_path, write_registry
+from hub.agencies.connector import FAULT_MODES, load_connectors
+from hub.agencies.simulators import registry_path, write_registry
 from tests.e2e.harness import HUB, REPO, HubProcess, hub_env, run_cli
 
 INSTALLED = sorted(load_connectors())

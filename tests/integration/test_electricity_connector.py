@@ -23,7 +23,7 @@ from connectors.electricity import (
     connector,
     data,
 )
-from hub.connectors import (
+from hub.agencies.connector import (
     CallContext,
     CallPolicy,
     Connector,
@@ -31,7 +31,7 @@ from hub.connectors import (
     Health,
     current_call,
 )
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.errors import (
     AgencyAuthError,
     AgencyRateLimited,

@@ -10,10 +10,10 @@ from prometheus_client import REGISTRY
 
 from connectors.rop import RopConnector
 from connectors.rop.simulator import RopSimulator
-from hub.connectors import CallContext, CallPolicy, Endpoint
-from hub.contracts import ContractRegistry
+from hub.agencies.connector import CallContext, CallPolicy, Endpoint
+from hub.agencies.gateway import AgencyGateway, CallLog
+from hub.contracts.registry import ContractRegistry
 from hub.errors import AgencyAuthError, PermanentAgencyError, TransientAgencyError
-from hub.gateway import AgencyGateway, CallLog
 from hub.serving import LoopbackServer
 
 

@@ -23,9 +23,11 @@ from kombu.messaging import Producer
 from prometheus_client import REGISTRY, CollectorRegistry
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.agencies.gateway import AgencyGateway
 from hub.api.app import build_services, create_app
+from hub.api.shared_state import SharedStateCollector
 from hub.bus.topology import IN_EXCHANGE, declare_topology
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.errors import (
     AgencyAuthError,
     AgencyError,
@@ -35,10 +37,8 @@ from hub.errors import (
     TransientAgencyError,
 )
 from hub.flows import default_flows
-from hub.gateway import AgencyGateway
 from hub.metrics import (
     MULTIPROC_ENV,
-    SharedStateCollector,
     error_source,
     exposition,
     forget_child,

@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.agencies.gateway import AgencyGateway
 from hub.audit.chain import GENESIS_HASH, compute_hash
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.errors import PermanentAgencyError, TransientAgencyError
 from hub.flows import default_flows
-from hub.gateway import AgencyGateway
 from hub.pipeline import Outcome, Pipeline
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade

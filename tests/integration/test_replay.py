@@ -22,18 +22,18 @@ import hub.bus  # noqa: F401  (the embedded transport's URL alias)
 from connectors.rop import RopConnector
 from connectors.rop import data as rop_register
 from connectors.rop.simulator import RopSimulator
+from hub.agencies.connector import CallPolicy, Endpoint
+from hub.agencies.gateway import AgencyGateway
 from hub.bus.topology import inbound_queue, results_queue
-from hub.connectors import CallPolicy, Endpoint
-from hub.contracts import ContractRegistry
+from hub.cli.app import app
+from hub.contracts.registry import ContractRegistry
 from hub.flows import default_flows
-from hub.gateway import AgencyGateway
+from hub.messages.marker import ReplayMarker
 from hub.pipeline import Handled, Outcome, Pipeline
-from hub.replay.marker import ReplayMarker
 from hub.serving import LoopbackServer
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 from hub.store.tables import AuditEntry, Message, MessageReplay, OutboxEvent, ParkingPermit
-from replay.cli import app
 from tests.e2e.harness import hub_env, run_cli
 
 PARKING = "permit.parking.requested"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hub.messages.marker import ReplayMarker
 from hub.replay import redrive
-from hub.replay.marker import ReplayMarker
 from hub.replay.plan import Action, decide
 from hub.replay.redrive import Pacer, ReplayRequest, parse_rate
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from hub.messages.marker import ReplayMarker
 from hub.pipeline import Outcome
-from hub.replay.marker import ReplayMarker
 from tests.integration.test_replay import OutageBench, json_lines
 
 

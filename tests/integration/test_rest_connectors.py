@@ -24,7 +24,7 @@ from connectors.occi import OcciConnector
 from connectors.occi.simulator import OcciSimulator
 from connectors.replies import agency_error
 from connectors.rest.client import AgencySchemas, ReplyRejected
-from hub.connectors import CallContext, CallPolicy, Connector, Endpoint
+from hub.agencies.connector import CallContext, CallPolicy, Connector, Endpoint
 from hub.errors import (
     AgencyAuthError,
     AgencyRateLimited,

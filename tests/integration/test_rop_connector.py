@@ -23,8 +23,8 @@ from connectors.replies import ReplyRejected
 from connectors.rop import RopClient, RopConnector, RopSimulator, connector, data, violations
 from connectors.rop.contract import rop_schema
 from connectors.soap.transport import judge_reply, retry_after_seconds
-from hub.connectors import CallContext, CallPolicy, Connector, Endpoint, Health
-from hub.contracts import ContractRegistry
+from hub.agencies.connector import CallContext, CallPolicy, Connector, Endpoint, Health
+from hub.contracts.registry import ContractRegistry
 from hub.errors import (
     AgencyAuthError,
     AgencyRateLimited,

@@ -20,7 +20,7 @@ from hub.bus.publisher import Publisher
 from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import IN_EXCHANGE, declare_topology
 from hub.bus.worker import LoopThread, Worker
-from hub.handled import Handled, Outcome
+from hub.messages.outcome import Handled, Outcome
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-from hub.bus.service import WorkerThread
 from hub.config import Settings
-from hub.runtime import build_runtime
+from hub.runtime.build import build_runtime
+from hub.runtime.worker_thread import WorkerThread
 
 
 def test_starting_a_worker_freezes_the_start_up_objects(tmp_path: Path) -> None:

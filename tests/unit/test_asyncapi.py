@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from contracts import CONTRACTS_DIR
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.flows import default_flows
 from hub.pipeline import REJECTED_TYPE
 

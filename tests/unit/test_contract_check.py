@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from contracts import CONTRACTS_DIR
-from hub.contract_check import DRAFT_2020_12, check_contracts, list_contracts
-from hub.contract_compat import breaking_changes
+from hub.contracts.check import DRAFT_2020_12, check_contracts, list_contracts
+from hub.contracts.compatibility import breaking_changes
 
 BASE: dict[str, Any] = {
     "type": "object",

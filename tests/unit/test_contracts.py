@@ -1,6 +1,6 @@
 import pytest
 
-from hub.contracts import ContractRegistry, UnknownContract
+from hub.contracts.registry import ContractRegistry, UnknownContract
 from hub.errors import ContractViolation
 
 REQUESTED = "urn:muscat-hub:events:permit.parking.requested:1.0"

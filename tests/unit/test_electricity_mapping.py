@@ -16,7 +16,7 @@ from connectors.electricity.mapping import (
     new_connection_request,
     new_connection_response,
 )
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.errors import ContractViolation
 
 STANDING = "urn:muscat-hub:canonical:electricity-account-standing-response:1.0"

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from hub.envelope import (
+from hub.contracts.envelope import (
     CloudEvent,
     body_digest,
     body_from_text,

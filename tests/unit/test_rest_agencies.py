@@ -19,7 +19,7 @@ from connectors.occi import mapping as occi_mapping
 from connectors.occi.simulator import OcciSimulator, membership_body
 from connectors.rest.client import AgencySchemas, retry_after_seconds
 from connectors.rest.simulator import RestAgencySimulator
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 
 TODAY = date(2025, 3, 1)
 CONTRACTS = ContractRegistry.load()

@@ -18,7 +18,7 @@ from connectors.rop.mapping import (
     vehicle_inquiry_request,
     vehicle_inquiry_response,
 )
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.errors import ContractViolation
 
 RESPONSE = "urn:muscat-hub:canonical:vehicle-inquiry-response:1.0"

@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.connectors import load_connectors
-from hub.errors import ConfigurationError
-from hub.simulators import (
+from hub.agencies.connector import load_connectors
+from hub.agencies.simulators import (
     SimulatorsUnavailable,
     read_registry,
     registry_path,
@@ -21,6 +20,7 @@ from hub.simulators import (
     stop_simulators,
     write_registry,
 )
+from hub.errors import ConfigurationError
 
 
 def test_written_registry_reads_back(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hub.connectors import CallPolicy, Endpoint, Operation
+from hub.plugin import CallPolicy, Endpoint, Operation
 from tests.conformance.sixth.agency import SpfClient, SpfSimulator
 
 OPERATIONS: Mapping[str, Operation] = {

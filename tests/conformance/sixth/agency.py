@@ -14,8 +14,7 @@ from starlette.routing import Route
 from connectors import world
 from connectors.rest.client import AgencySchemas, JsonAgencyClient
 from connectors.rest.simulator import AgencyReply, RestAgencySimulator
-from hub.connectors import CallContext, CallPolicy, Endpoint, Health
-from hub.errors import PermanentAgencyError
+from hub.plugin import CallContext, CallPolicy, Endpoint, Health, PermanentAgencyError
 
 OVERDUE = ("Social insurance contributions overdue", "اشتراكات التأمينات الاجتماعية متأخرة")
 

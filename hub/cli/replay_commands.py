@@ -18,9 +18,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub.cli.output import CommandFailed, console
+from hub.cli.timeparse import parse_when
 from hub.config import load_settings
-from replay.output import CommandFailed, console
-from replay.timeparse import parse_when
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker

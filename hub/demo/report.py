@@ -8,7 +8,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from replay.demo_cases import DemoCase
+from hub.demo.cases import DemoCase
 
 STOPPED_TYPE = "hub.message.stopped"  # not a hub event: a failed or dead message, for the summary
 LABELS = {

@@ -16,7 +16,7 @@ import time
 
 import structlog
 
-from hub.connectors import Endpoint
+from hub.agencies.connector import Endpoint
 from hub.metrics import forget_child
 
 log = structlog.get_logger("hub.supervisor")
@@ -39,7 +39,7 @@ class WorkerProcesses:
     def __init__(self, count: int, extra_env: dict[str, str], log_level: str = "info") -> None:
         self._count = count
         self._env = {**os.environ, **extra_env}
-        self._command = [sys.executable, "-m", "replay", "worker", "--log-level", log_level]
+        self._command = [sys.executable, "-m", "hub.cli", "worker", "--log-level", log_level]
         self._children: list[subprocess.Popen[bytes]] = []
         self.restarts = 0
 

@@ -20,9 +20,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from hub.audit.chain import digest
-from hub.circuits import circuit_state, make_breakers, seconds_until_trial
-from hub.connectors import (
+from hub.agencies.circuits import circuit_state, make_breakers, seconds_until_trial
+from hub.agencies.connector import (
     AgencyClient,
     CallContext,
     Connector,
@@ -30,7 +29,8 @@ from hub.connectors import (
     current_call,
     pick_connector,
 )
-from hub.contracts import ContractRegistry
+from hub.audit.chain import digest
+from hub.contracts.registry import ContractRegistry
 from hub.errors import (
     AgencyContractViolation,
     AgencyError,
@@ -41,7 +41,7 @@ from hub.errors import (
 )
 from hub.metrics import observe_agency_call
 
-log = structlog.get_logger("hub.gateway")
+log = structlog.get_logger("hub.agencies.gateway")
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 import structlog
 
-from hub.connectors import FAULT_MODES, Connector, Simulator, pick_connector
+from hub.agencies.connector import FAULT_MODES, Connector, Simulator, pick_connector
 from hub.errors import ConfigurationError, HubError
 from hub.serving import LoopbackServer
 
-log = structlog.get_logger("hub.simulators")
+log = structlog.get_logger("hub.agencies.simulators")
 
 REGISTRY_NAME = "simulators.json"
 FAULT_PATH = "/_sim/fault"

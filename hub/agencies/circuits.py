@@ -18,12 +18,12 @@ import pybreaker
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.connectors import Connector
+from hub.agencies.connector import Connector
 from hub.errors import TransientAgencyError
 from hub.store.engine import WRITE_INTENT
 from hub.store.tables import AgencyCircuit
 
-log = structlog.get_logger("hub.circuits")
+log = structlog.get_logger("hub.agencies.circuits")
 
 
 def _not_transient(exc: BaseException) -> bool:

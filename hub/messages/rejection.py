@@ -10,12 +10,12 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.contracts import ContractRegistry
-from hub.envelope import CloudEvent, body_digest, body_to_text, derived_id, new_event
+from hub.contracts.envelope import CloudEvent, body_digest, body_to_text, derived_id, new_event
+from hub.contracts.registry import ContractRegistry
 from hub.errors import EnvelopeError, FieldError
-from hub.handled import Handled, Outcome
+from hub.messages.outcome import Handled, Outcome
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import Message, MessageStatus
-from hub.store.uow import UnitOfWork
 
 log = structlog.get_logger("hub.pipeline")
 REJECTED_TYPE = "hub.message.rejected"

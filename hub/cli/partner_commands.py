@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
+from hub.cli.output import CommandFailed, console
 from hub.config import load_settings
-from replay.output import CommandFailed, console
 
 if TYPE_CHECKING:
     from hub.api.partners import PartnerInfo, PartnerRegistry

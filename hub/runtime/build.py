@@ -12,16 +12,16 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 import hub.bus  # noqa: F401  (registers the embedded transport's URL alias with kombu)
+from hub.agencies.circuits import StoreCircuitListener, make_breakers
+from hub.agencies.connector import AgencyClient, Connector, Endpoint, load_connectors
+from hub.agencies.gateway import AgencyGateway
+from hub.agencies.simulators import RunningSimulator, serve_simulators, stop_simulators
 from hub.audit.sealing import Checkpointer
-from hub.circuits import StoreCircuitListener, make_breakers
 from hub.config import Settings
-from hub.connectors import AgencyClient, Connector, Endpoint, load_connectors
-from hub.contracts import ContractRegistry
+from hub.contracts.registry import ContractRegistry
 from hub.flows import FlowRegistry, default_flows
-from hub.gateway import AgencyGateway
+from hub.messages.settlement import AfterCommit
 from hub.pipeline import Pipeline
-from hub.settlement import AfterCommit
-from hub.simulators import RunningSimulator, serve_simulators, stop_simulators
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 

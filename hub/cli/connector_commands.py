@@ -14,11 +14,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from hub.agency_status import AgencyStatus, agency_statuses
-from hub.config import Settings, load_settings
-from hub.connectors import FAULT_MODES, CallPolicy, Connector, Endpoint, Health, load_connectors
-from hub.observability import configure_logging
-from hub.simulators import (
+from hub.agencies.connector import (
+    FAULT_MODES,
+    CallPolicy,
+    Connector,
+    Endpoint,
+    Health,
+    load_connectors,
+)
+from hub.agencies.simulators import (
     SimulatorsUnavailable,
     read_registry,
     registry_path,
@@ -26,9 +30,12 @@ from hub.simulators import (
     stop_simulators,
     switch_fault,
 )
+from hub.agencies.status import AgencyStatus, agency_statuses
+from hub.cli.output import CommandFailed, console
+from hub.config import Settings, load_settings
+from hub.observability import configure_logging
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
-from replay.output import CommandFailed, console
 
 connectors_app = typer.Typer(
     help="The agency connectors: which are installed, and whether each agency answers.",

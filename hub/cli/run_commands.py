@@ -10,9 +10,9 @@ from typing import Annotated
 
 import typer
 
+from hub.cli.output import CommandFailed, console, safe_url
 from hub.config import load_settings
 from hub.observability import configure_logging
-from replay.output import CommandFailed, console, safe_url
 
 app = typer.Typer()
 
@@ -27,10 +27,10 @@ def serve(
     """Run the hub: workers consuming municipal.in and, in the embedded default, the agency
     simulators on loopback. Stops cleanly on Ctrl-C or SIGTERM."""
     from hub.api.serve import PartnerEndpoints
-    from hub.bus.service import WorkerThread
-    from hub.bus.supervisor import WorkerProcesses, endpoint_env
     from hub.metrics import share_counters_with_children
-    from hub.runtime import build_runtime
+    from hub.runtime.build import build_runtime
+    from hub.runtime.supervisor import WorkerProcesses, endpoint_env
+    from hub.runtime.worker_thread import WorkerThread
 
     settings = load_settings()
     configure_logging(log_level)
@@ -77,8 +77,8 @@ def worker(
 ) -> None:
     """Run one worker alone (no simulators, no endpoints): what `hub serve --workers N` starts
     N of, and what a deployment runs on each extra machine."""
-    from hub.bus.service import WorkerThread
-    from hub.runtime import build_runtime
+    from hub.runtime.build import build_runtime
+    from hub.runtime.worker_thread import WorkerThread
 
     settings = load_settings()
     configure_logging(log_level)
@@ -130,6 +130,6 @@ def demo(
 ) -> None:
     """Feed a realistic batch of parking permit requests (some refused, some for unknown plates,
     one malformed, one sent twice) through the embedded hub and show what happened."""
-    from replay.demo import run_demo
+    from hub.demo.run import run_demo
 
     run_demo(load_settings(), console, count=count, timeout_s=timeout)

@@ -12,7 +12,7 @@ from hub.bus.publisher import Publisher
 from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import declare_topology
 from hub.bus.worker import LoopThread, Worker
-from hub.runtime import HubRuntime
+from hub.runtime.build import HubRuntime
 
 
 class WorkerThread:

@@ -11,13 +11,13 @@ import typer
 from kombu.exceptions import OperationalError as KombuOperationalError
 from sqlalchemy.exc import SQLAlchemyError
 
+from hub.cli import replay_commands, run_commands
+from hub.cli.audit_commands import audit_app
+from hub.cli.connector_commands import connectors_app, simulators_app
+from hub.cli.contract_commands import contracts_app
+from hub.cli.output import CommandFailed
+from hub.cli.partner_commands import partners_app
 from hub.errors import HubError
-from replay import replay_commands, run_commands
-from replay.audit_commands import audit_app
-from replay.connector_commands import connectors_app, simulators_app
-from replay.contract_commands import contracts_app
-from replay.output import CommandFailed
-from replay.partner_commands import partners_app
 
 app = typer.Typer(
     help="Muscat integration hub: serve, feed, inspect and replay municipal messages.",

@@ -10,13 +10,13 @@ from sqlalchemy import Engine, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.envelope import CloudEvent, body_to_text
-from hub.replay.marker import ReplayMarker
+from hub.contracts.envelope import CloudEvent, body_to_text
+from hub.messages.marker import ReplayMarker
+from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import Message, MessageStatus
-from hub.store.uow import UnitOfWork
 
 MESSAGES = cast(Table, Message.__table__)  # Core statements: no ORM bookkeeping on the hot path
-_FIRST_SEEN = "hub.inbox.first_seen"  # `session.info` key: rows `claim` is to insert
+_FIRST_SEEN = "hub.messages.inbox.first_seen"  # `session.info` key: rows `claim` is to insert
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.envelope import CloudEvent
-from hub.handled import Handled
-from hub.inbox import Delivery, Inbox
+from hub.contracts.envelope import CloudEvent
+from hub.messages.inbox import Delivery, Inbox
+from hub.messages.outcome import Handled
+from hub.messages.unit_of_work import SharedTransaction, UnitOfWork
 from hub.store.tables import OutboxEvent
-from hub.store.uow import SharedTransaction, UnitOfWork
 
-log = structlog.get_logger("hub.settlement")
+log = structlog.get_logger("hub.messages.settlement")
 MAX_BATCH = 32
 Work = Callable[[UnitOfWork], Handled]
 # Publishes committed results; runs on the store thread that committed them.

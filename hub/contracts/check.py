@@ -27,8 +27,8 @@ from zeep.transports import Transport
 from zeep.wsdl import Document
 
 from contracts import CONTRACTS_DIR
-from hub.contract_compat import breaking_changes
-from hub.contracts import SCHEMA_KINDS, Contract, ContractRegistry, contract_id
+from hub.contracts.compatibility import breaking_changes
+from hub.contracts.registry import SCHEMA_KINDS, Contract, ContractRegistry, contract_id
 from hub.soap import hardened_parser
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"

@@ -20,15 +20,15 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sqlalchemy import select
 
 from hub.bus.publisher import Publisher
-from hub.bus.service import WorkerThread
 from hub.bus.topology import IN_EXCHANGE, results_queue
 from hub.config import Settings
+from hub.demo.batch import first_wave, pushes
+from hub.demo.cases import DemoCase
+from hub.demo.report import STOPPED_TYPE, render
 from hub.observability import configure_logging
-from hub.runtime import HubRuntime, build_runtime
+from hub.runtime.build import HubRuntime, build_runtime
+from hub.runtime.worker_thread import WorkerThread
 from hub.store.tables import Message, MessageStatus
-from replay.demo_batch import first_wave, pushes
-from replay.demo_cases import DemoCase
-from replay.demo_report import STOPPED_TYPE, render
 
 # A short ladder and circuit keep the demo short; production waits minutes.
 DEMO_SETTINGS = {"retry_ladder": "1s,2s,3s,5s,5s,5s,5s", "circuit_reset_s": 2.0}

@@ -20,9 +20,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from hub.cli.output import CommandFailed, console
+from hub.cli.timeparse import parse_when
 from hub.config import load_settings
-from replay.output import CommandFailed, console
-from replay.timeparse import parse_when
 
 audit_app = typer.Typer(help="Verify and export the audit trail.", no_args_is_help=True)
 LARGE_TRAIL = 50_000  # entries from which verify shows a progress bar

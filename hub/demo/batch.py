@@ -14,7 +14,7 @@ from connectors import world
 from connectors.rop import data as rop_register
 from connectors.rop import violations
 from connectors.world import Establishment
-from replay.demo_cases import DemoCase, parking_cases
+from hub.demo.cases import DemoCase, parking_cases
 
 RENEWAL_SHARE, ISSUE_SHARE, BUILDING_SHARE, FINE_SHARE = 0.25, 0.10, 0.15, 0.08
 

@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from contracts import CONTRACTS_DIR
-from hub.contract_check import check_contracts, list_contracts
-from replay.output import CommandFailed, console
+from hub.cli.output import CommandFailed, console
+from hub.contracts.check import check_contracts, list_contracts
 
 contracts_app = typer.Typer(
     help="List the hub's contracts and check them before a release.", no_args_is_help=True

@@ -20,7 +20,7 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit.chain import AuditDraft, append_entries
-from hub.envelope import CloudEvent
+from hub.contracts.envelope import CloudEvent
 from hub.store.bulk import insert_rows
 from hub.store.engine import WRITE_INTENT
 from hub.store.tables import MessageHistory, OutboxEvent

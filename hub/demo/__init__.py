@@ -1,0 +1,1 @@
+"""`hub demo`: a realistic batch through the whole hub on the embedded default."""

@@ -1,1 +1,0 @@
-"""The `hub` command line for operations staff: serve, demo, send, replay."""
