@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         "1m,5m,30m,2h",
         description="Delays of broker redelivery; after the last, a message is dead.",
     )
+    max_unexpected_errors: int = Field(
+        3,
+        ge=1,
+        description="Unexpected errors (a bug, not an agency's) after which a message is failed.",
+    )
     prefetch: int = Field(8, ge=1, description="Messages a worker may hold unacknowledged.")
     circuit_reset_s: float | None = Field(
         None, gt=0, description="Seconds an open circuit waits, for every agency (default: policy)."

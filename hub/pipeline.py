@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.agencies.connector import CallContext
 from hub.agencies.gateway import AgencyGateway, CallLog
+from hub.audit.sealing import Checkpointer
 from hub.contracts.envelope import CloudEvent, parse_event
 from hub.contracts.registry import ContractRegistry, UnknownContract
 from hub.errors import (
@@ -32,6 +33,7 @@ from hub.messages.marker import ReplayMarker
 from hub.messages.outcome import Handled, Outcome
 from hub.messages.rejection import REJECTED_TYPE, Rejections
 from hub.messages.settlement import AfterCommit, GroupCommit
+from hub.messages.unexpected import UnexpectedErrors, is_infrastructure
 from hub.messages.unit_of_work import UnitOfWork
 from hub.metrics import count_message, count_retry
 from hub.observability import bind_case, unbind_case
@@ -58,17 +60,22 @@ class Pipeline:
         gateway: AgencyGateway,
         retry_delays_s: list[float],
         after_commit: AfterCommit | None = None,
+        *,
+        sealer: Checkpointer | None = None,
+        max_unexpected_errors: int = 3,
     ) -> None:
         """`after_commit` publishes results as soon as they are committed (the worker's
-        relay); without it they wait in the outbox for whoever publishes them."""
+        relay); without it they wait in the outbox for whoever publishes them. `sealer` signs
+        audit checkpoints when due; a message is failed at its `max_unexpected_errors`th."""
         self._sessions = sessions
         self._contracts = contracts
         self._flows = flows
         self._gateway = gateway
         self._retry_delays_s = retry_delays_s
-        self._inbox = Inbox(sessions)
-        self._rejections = Rejections(sessions, contracts)
-        self._settlement = GroupCommit(sessions, self._inbox, after_commit)
+        self._inbox = Inbox(sessions, sealer)
+        self._rejections = Rejections(sessions, contracts, sealer)
+        self._settlement = GroupCommit(sessions, self._inbox, after_commit, sealer)
+        self._unexpected = UnexpectedErrors(sessions, max_unexpected_errors, sealer)
 
     async def handle(
         self, body: bytes, replay: ReplayMarker | None = None, *, redelivered: bool = False
@@ -113,6 +120,14 @@ class Pipeline:
         if delivery is None:
             log.info("message.duplicate")
             return Handled(Outcome.DUPLICATE, event.id)
+        try:
+            return await self._run_flow(event, delivery, flow)
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise  # not the message's fault: back to the broker, not counted
+            return await asyncio.to_thread(self._unexpected.record, event, delivery, exc)
+
+    async def _run_flow(self, event: CloudEvent, delivery: Delivery, flow: Flow) -> Handled:
         calls = CallLog()
         ctx = CallContext(event.correlation, event.id, delivery.attempt)
         try:

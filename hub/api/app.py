@@ -23,6 +23,7 @@ from hub.api.soap_services import (
     municipal_records,
     rop_notifications,
 )
+from hub.audit.sealing import Checkpointer
 from hub.bus.publisher import Publisher
 from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
@@ -54,8 +55,10 @@ def build_services(
     sessions: sessionmaker[Session],
     contracts: ContractRegistry,
     publisher: Publisher,
+    sealer: Checkpointer | None = None,
 ) -> ApiServices:
-    registry = PartnerRegistry(sessions, SecretHasher(load_pepper(settings)))
+    """`sealer` signs audit checkpoints when due, for every unit of work the endpoints open."""
+    registry = PartnerRegistry(sessions, SecretHasher(load_pepper(settings)), sealer)
     gate = PartnerGate(
         sessions,
         registry,
@@ -65,7 +68,7 @@ def build_services(
     return ApiServices(
         gate=gate,
         records=RecordReader(sessions),
-        pushes=PushService(sessions, contracts, publisher),
+        pushes=PushService(sessions, contracts, publisher, sealer),
         contracts=contracts,
         settings=settings,
         sessions=sessions,

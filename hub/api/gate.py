@@ -83,7 +83,12 @@ class PartnerGate:
         """The partner's name, or the refusal (`Unauthorised`, `UnknownOperation`,
         `Forbidden`, `RateLimited`) after its `partner.denied` entry is committed."""
         refusal: HubError | None = None
-        with UnitOfWork(self._sessions, correlationid=call.correlationid, actor=ANONYMOUS) as uow:
+        with UnitOfWork(
+            self._sessions,
+            correlationid=call.correlationid,
+            actor=ANONYMOUS,
+            sealer=self._registry.sealer,
+        ) as uow:
             partner = self._authenticate(uow.session, credentials)
             detail: dict[str, object] = {
                 "channel": credentials.channel,

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.grants import check_grants
+from hub.audit.sealing import Checkpointer
 from hub.config import Settings
 from hub.errors import HubError
 from hub.messages.unit_of_work import UnitOfWork
@@ -120,9 +121,15 @@ def _info(row: Partner) -> PartnerInfo:
 class PartnerRegistry:
     """The partners table behind the CLI and the endpoints."""
 
-    def __init__(self, sessions: sessionmaker[Session], hasher: SecretHasher) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        hasher: SecretHasher,
+        sealer: Checkpointer | None = None,
+    ) -> None:
         self._sessions = sessions
         self.hasher = hasher
+        self.sealer = sealer  # signs audit checkpoints when due (the gate's units use it too)
 
     def add(
         self,
@@ -143,7 +150,7 @@ class PartnerRegistry:
             raise PartnerError("the rate limit must be at least 1 call per window")
         granted = check_grants(grants)
         key_id, secret = self.hasher.new_secret()
-        with UnitOfWork(self._sessions, actor=actor) as uow:
+        with UnitOfWork(self._sessions, actor=actor, sealer=self.sealer) as uow:
             if uow.session.get(Partner, name) is not None:
                 raise PartnerError(f"partner {name!r} already exists (names are never reused)")
             row = Partner(
@@ -161,7 +168,7 @@ class PartnerRegistry:
 
     def revoke(self, name: str, *, actor: str = "operator") -> PartnerInfo:
         """Stop a partner's secret working, at once, in every process."""
-        with UnitOfWork(self._sessions, actor=actor) as uow:
+        with UnitOfWork(self._sessions, actor=actor, sealer=self.sealer) as uow:
             row = uow.session.get(Partner, name)
             if row is None:
                 raise PartnerError(f"no partner named {name!r}")

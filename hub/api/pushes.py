@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit.chain import digest
+from hub.audit.sealing import Checkpointer
 from hub.bus.outbox import OutboxRelay
 from hub.bus.publisher import Publisher
 from hub.bus.topology import IN_EXCHANGE_NAME
@@ -84,6 +85,7 @@ class PushService:
     sessions: sessionmaker[Session]
     contracts: ContractRegistry
     publisher: Publisher
+    sealer: Checkpointer | None = None  # signs audit checkpoints when due
 
     def __post_init__(self) -> None:
         self._out = _LockedPublisher(self.publisher)
@@ -123,7 +125,11 @@ class PushService:
             event_id=event_id,
         ).model_copy(update={"source": f"{PARTNER_SOURCE}{partner}"})
         with UnitOfWork(
-            self.sessions, correlationid=event.correlation, message_id=event_id, actor=partner
+            self.sessions,
+            correlationid=event.correlation,
+            message_id=event_id,
+            actor=partner,
+            sealer=self.sealer,
         ) as uow:
             seen = uow.session.get(OutboxEvent, event_id)
             if seen is not None:

@@ -8,6 +8,7 @@ from types import TracebackType
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.app import build_services, create_app
+from hub.audit.sealing import Checkpointer
 from hub.bus.publisher import Publisher
 from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
@@ -19,10 +20,15 @@ class PartnerEndpoints:
     """The REST and SOAP server of one hub process; `stop()` closes it and its publisher."""
 
     def __init__(
-        self, settings: Settings, sessions: sessionmaker[Session], contracts: ContractRegistry
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        contracts: ContractRegistry,
+        sealer: Checkpointer | None = None,
     ) -> None:
         self._publisher = Publisher(settings.resolved_broker_url)
-        app = create_app(build_services(settings, sessions, contracts, self._publisher))
+        services = build_services(settings, sessions, contracts, self._publisher, sealer)
+        app = create_app(services)
         self._server = LoopbackServer(app, settings.http_host, settings.http_port)
 
     @property

@@ -7,6 +7,7 @@ exactly (faster): trails written before it verify unchanged."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -22,9 +23,6 @@ GENESIS_HASH = "0" * 64
 _ENTRIES = cast(Table, AuditEntry.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
 HUB_ACTOR = "hub"
-# `session.info` key of a callable(session, head_seq, head_hash), run under the head lock after
-# each append: `Checkpointer.install` puts it there, so any unit of work signs when one is due.
-CHECKPOINT_HOOK = "hub.audit.checkpoint_hook"
 
 
 @dataclass(frozen=True)
@@ -72,8 +70,13 @@ def digest(data: bytes | str | dict[str, Any] | list[Any]) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
-def append_entries(session: Session, drafts: list[AuditDraft]) -> list[dict[str, Any]]:
+def append_entries(
+    session: Session,
+    drafts: list[AuditDraft],
+    on_head: Callable[[int, str], None] | None = None,
+) -> list[dict[str, Any]]:
     """Place drafts on the chain inside the caller's transaction; the rows written.
+    `on_head(seq, hash)` runs with the new head still locked (the unit of work's sealer).
 
     The head row is locked (FOR UPDATE on PostgreSQL; SQLite's write lock is already held),
     so concurrent writers extend one chain instead of forking it. Core statements, not ORM
@@ -101,7 +104,6 @@ def append_entries(session: Session, drafts: list[AuditDraft]) -> list[dict[str,
         rows.append(payload | {"entry_hash": prev_hash})
     insert_rows(session, _ENTRIES, rows)
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, entry_hash=prev_hash))
-    hook = session.info.get(CHECKPOINT_HOOK)
-    if hook is not None:
-        hook(session, seq, prev_hash)
+    if on_head is not None:
+        on_head(seq, prev_hash)
     return rows

@@ -5,6 +5,8 @@ holds: workers take that lock one at a time, so each checkpoint names a head no 
 can move, without a scheduler or a leader among workers. The database row commits with the
 entries it vouches for; the line in the external file is written only after that commit, so
 a rolled-back transaction never leaves behind a checkpoint of a chain that does not exist.
+The unit of work carries the `Checkpointer` explicitly (its `sealer`): it asks `seal_if_due`
+under the head lock and calls `publish` after its commit.
 """
 
 from __future__ import annotations
@@ -13,10 +15,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.audit.chain import CHECKPOINT_HOOK
 from hub.audit.checkpoint import Checkpoint, CheckpointPolicy, CheckpointSigner
 from hub.audit.journal import CheckpointJournal
 from hub.audit.keys import signing_key
@@ -25,7 +26,6 @@ from hub.store.engine import WRITE_INTENT
 from hub.store.tables import AuditCheckpoint, AuditHead
 
 log = structlog.get_logger("hub.audit.sealing")
-PENDING = "hub.audit.pending_checkpoint"
 
 
 def _utcnow() -> datetime:
@@ -46,7 +46,6 @@ class Checkpointer:
         self.policy = policy
         self.journal = journal
         self._clock = clock
-        self._pending = f"{PENDING}.{id(self)}"  # ours only, should two be installed
         # The newest checkpoint this process knows of. Other workers only move the real one
         # forward, so "not due" by this is "not due"; "due" is confirmed in the store.
         self._known: tuple[int, datetime] | None = None
@@ -60,27 +59,20 @@ class Checkpointer:
             CheckpointJournal.from_settings(settings),
         )
 
-    def install(self, sessions: sessionmaker[Session]) -> None:
-        """Make every session of `sessions` (every unit of work) sign checkpoints when due."""
-        info = dict(sessions.kw.get("info") or {})
-        info[CHECKPOINT_HOOK] = self.seal_if_due
-        sessions.configure(info=info)
-        event.listen(sessions, "after_commit", self._after_commit)
-        event.listen(sessions, "after_rollback", self._after_rollback)
-
-    def seal_if_due(self, session: Session, head_seq: int, head_hash: str) -> None:
-        """Called by `append_entries` with the head locked: add a checkpoint row if one is due."""
+    def seal_if_due(self, session: Session, head_seq: int, head_hash: str) -> Checkpoint | None:
+        """Called with the head locked: add a checkpoint row if one is due, and return it for
+        the caller to `publish` once its transaction has committed."""
         now = self._clock()
         if self._known is not None and not self.policy.due(head_seq, self._known, now):
-            return
+            return None
         last = last_checkpoint(session)
         if last is not None:
             self._known = last
         if not self.policy.due(head_seq, last, now):
-            return
+            return None
         checkpoint = self.signer.sign(head_seq, head_hash, now)
         session.add(checkpoint.to_row())
-        session.info[self._pending] = checkpoint
+        return checkpoint
 
     def seal_now(self, sessions: sessionmaker[Session]) -> Checkpoint | None:
         """Sign the current head unless a checkpoint already covers it (`hub audit checkpoint`)."""
@@ -95,18 +87,11 @@ class Checkpointer:
             checkpoint = self.signer.sign(head.seq, head.entry_hash, self._clock())
             session.add(checkpoint.to_row())
             session.commit()
-        self._published(checkpoint)
+        self.publish(checkpoint)
         return checkpoint
 
-    def _after_commit(self, session: Session) -> None:
-        checkpoint = session.info.pop(self._pending, None)
-        if checkpoint is not None:
-            self._published(checkpoint)
-
-    def _after_rollback(self, session: Session) -> None:
-        session.info.pop(self._pending, None)
-
-    def _published(self, checkpoint: Checkpoint) -> None:
+    def publish(self, checkpoint: Checkpoint) -> None:
+        """A committed checkpoint's line in the external journal."""
         at = datetime.fromisoformat(checkpoint.signed_at)
         if self._known is None or self._known[0] < checkpoint.seq:
             self._known = (checkpoint.seq, at)

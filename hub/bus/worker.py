@@ -35,6 +35,8 @@ from hub.pipeline import Pipeline
 log = structlog.get_logger("hub.worker")
 SWEEP_EVERY_S = 5.0
 MARK_SENT_EVERY_S = 0.2
+# A crashed delivery (the store down: unexpected errors in a flow are the pipeline's to count)
+# is held this long, unacknowledged, before it goes back; the consumer thread never sleeps.
 CRASH_BACKOFF_S = 1.0
 # How long the consumer waits for the broker before it looks at finished deliveries again:
 # short while deliveries are in flight (their acks wait on it), long when idle.
@@ -74,6 +76,7 @@ class Worker(ConsumerMixin):
         self._loop = loop  # the runtime's, running in its own thread: agency clients live on it
         self._in_flight = 0
         self._finished: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
+        self._requeue_at: list[tuple[float, KombuMessage]] = []  # crashed, in due order
         self._last_sweep = 0.0
         self._last_marks = 0.0
         self.handled = 0
@@ -160,6 +163,7 @@ class Worker(ConsumerMixin):
 
     def _settle_finished(self) -> None:
         """Acknowledge (or give back) the deliveries that finished; consumer thread only."""
+        self._requeue_due()
         while True:
             try:
                 finished = self._finished.get_nowait()
@@ -168,8 +172,9 @@ class Worker(ConsumerMixin):
             self._in_flight -= 1
             try:
                 if finished.handled is None:
-                    time.sleep(CRASH_BACKOFF_S)  # keep the message, slow down
-                    finished.message.requeue()
+                    # Held, not slept on: acks of everything else go on meanwhile.
+                    deadline = time.monotonic() + CRASH_BACKOFF_S
+                    self._requeue_at.append((deadline, finished.message))
                     continue
                 finished.message.ack()
             except Exception:
@@ -178,6 +183,16 @@ class Worker(ConsumerMixin):
                 log.warning("delivery.ack_lost", exc_info=True)
                 continue
             self.handled += 1
+
+    def _requeue_due(self, *, all_now: bool = False) -> None:
+        """Give back the crashed deliveries whose pause is over (flagged redelivered)."""
+        now = time.monotonic()
+        while self._requeue_at and (all_now or self._requeue_at[0][0] <= now):
+            _, message = self._requeue_at.pop(0)
+            try:
+                message.requeue()
+            except Exception:  # its channel is gone: the broker gives it again anyway
+                log.warning("delivery.requeue_lost", exc_info=True)
 
     def _settle_in_flight(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -188,6 +203,7 @@ class Worker(ConsumerMixin):
                 continue
             self._finished.put(finished)
             self._settle_finished()
+        self._requeue_due(all_now=True)
         if self._in_flight:
             log.warning("worker.stopped_with_deliveries_in_flight", count=self._in_flight)
         self._relay.mark_sent_safely()

@@ -37,7 +37,9 @@ def serve(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with build_runtime(settings) as runtime:
-        endpoints = PartnerEndpoints(settings, runtime.sessions, runtime.contracts).start()
+        endpoints = PartnerEndpoints(
+            settings, runtime.sessions, runtime.contracts, runtime.sealer
+        ).start()
         # One worker runs in this process; more run as supervised child processes.
         worker = WorkerThread(runtime).start() if workers == 1 else None
         children = None

@@ -8,9 +8,11 @@ from typing import Any, Protocol
 
 from hub.agencies.connector import CallContext
 from hub.agencies.gateway import AgencyGateway, CallLog
-from hub.contracts.envelope import CloudEvent, derived_id, new_event
-from hub.contracts.registry import ContractRegistry
+from hub.contracts.envelope import CloudEvent
+from hub.messages.results import Results
 from hub.messages.unit_of_work import UnitOfWork
+
+__all__ = ["Agencies", "Flow", "Results"]
 
 
 class Agencies:
@@ -25,30 +27,6 @@ class Agencies:
         self, agency: str, operation: str, request: Mapping[str, Any]
     ) -> Mapping[str, Any]:
         return await self._gateway.call(agency, operation, request, self._ctx, self.calls)
-
-
-class Results:
-    """Builds the results a flow emits: ids derived from the cause, contracts checked."""
-
-    def __init__(self, contracts: ContractRegistry, cause: CloudEvent) -> None:
-        self._contracts = contracts
-        self._cause = cause
-
-    def event(self, type_: str, data: dict[str, Any], key: str = "") -> CloudEvent:
-        """A result of `type_`; `key` tells apart several results of one type from one cause
-        (one licence.suspended per licence), so each keeps a stable id across redeliveries."""
-        contract = self._contracts.latest(type_)
-        self._contracts.validate(contract.id, data)
-        return new_event(
-            type_,
-            data,
-            dataschema=contract.id,
-            correlationid=self._cause.correlation,
-            causationid=self._cause.id,
-            event_id=derived_id(self._cause.id, type_, key)
-            if key
-            else derived_id(self._cause.id, type_),
-        )
 
 
 class Flow(Protocol):

@@ -4,19 +4,18 @@ message redelivered, sent twice or taken by two workers has its effect once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Engine, Table, insert, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.audit.sealing import Checkpointer
 from hub.contracts.envelope import CloudEvent, body_to_text
+from hub.messages.lifecycle import MESSAGES, MessageLife
 from hub.messages.marker import ReplayMarker
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import Message, MessageStatus
-
-MESSAGES = cast(Table, Message.__table__)  # Core statements: no ORM bookkeeping on the hot path
-_FIRST_SEEN = "hub.messages.inbox.first_seen"  # `session.info` key: rows `claim` is to insert
 
 
 @dataclass(frozen=True)
@@ -37,8 +36,9 @@ class Delivery:
 
 
 class Inbox:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], sealer: Checkpointer | None = None) -> None:
         self._sessions = sessions
+        self._sealer = sealer
         self._engine: Engine = sessions.kw["bind"]
 
     def receive(
@@ -66,7 +66,10 @@ class Inbox:
         for _ in range(2):
             try:
                 with UnitOfWork(
-                    self._sessions, correlationid=event.correlation, message_id=event.id
+                    self._sessions,
+                    correlationid=event.correlation,
+                    message_id=event.id,
+                    sealer=self._sealer,
                 ) as uow:
                     row = uow.session.get(Message, event.id, with_for_update=True)
                     if row is not None and row.status in MessageStatus.FINAL:
@@ -74,7 +77,7 @@ class Inbox:
                     if row is None:
                         row = self._add_row(uow, event, body_to_text(body), contract_id, 0)
                     row.attempts += 1
-                    row.status = MessageStatus.PENDING
+                    MessageLife.move(row, MessageStatus.PENDING)
                     replayed = {"replay": replay.as_detail()} if replay else {}
                     uow.history(event.id, MessageStatus.PENDING, row.attempts, **replayed)
                     if replay is not None:
@@ -93,28 +96,26 @@ class Inbox:
         raise RuntimeError(f"could not register message {event.id}")
 
     def register(self, uow: UnitOfWork, event: CloudEvent, delivery: Delivery) -> None:
-        """Note a first-seen message's row for its outcome's transaction. `claim` writes it,
-        with its outcome, in one INSERT; that raises IntegrityError when a competing delivery
-        wrote the row first."""
-        row = _row_values(event, delivery.envelope, delivery.attempt)
-        uow.session.info.setdefault(_FIRST_SEEN, {})[event.id] = row
+        """Hand a first-seen message's row to its outcome's unit (`uow.first_seen`). `claim`
+        writes it, with its outcome, in one INSERT; that raises IntegrityError when a competing
+        delivery wrote the row first. The unit refuses to commit until it is claimed."""
+        uow.first_seen = _row_values(event, delivery.envelope, delivery.attempt)
         self._audit_arrival(uow, event, delivery.contract_id)
         uow.history(event.id, MessageStatus.PENDING, delivery.attempt)
-
-    @staticmethod
-    def check_claimed(uow: UnitOfWork, message_id: str) -> None:
-        """A first-seen message whose row was never written would be lost: refuse to commit."""
-        if message_id in uow.session.info.get(_FIRST_SEEN, {}):
-            raise RuntimeError(f"message {message_id} was settled without a claim")
 
     @staticmethod
     def _add_row(
         uow: UnitOfWork, event: CloudEvent, envelope: str, contract_id: str, attempts: int
     ) -> Message:
-        row = Message(**_row_values(event, envelope, attempts))
-        uow.session.add(row)
+        values = _row_values(event, envelope, attempts)
+        row = MessageLife.create(uow.session, values.pop("status"), **values)
         Inbox._audit_arrival(uow, event, contract_id)
         return row
+
+    @staticmethod
+    def add_row(uow: UnitOfWork, event: CloudEvent, delivery: Delivery) -> Message:
+        """Write a first-seen message's row now, `pending`, counting this delivery."""
+        return Inbox._add_row(uow, event, delivery.envelope, delivery.contract_id, delivery.attempt)
 
     @staticmethod
     def _audit_arrival(uow: UnitOfWork, event: CloudEvent, contract_id: str) -> None:
@@ -140,18 +141,13 @@ class Inbox:
     ) -> bool:
         """Move the message to a final or waiting state unless another delivery finished it.
         A first-seen message's row is inserted here, already in that state."""
-        values = {"status": status, "agency": ",".join(agency)[:50] or None}
-        values["last_error"] = last_error
-        first_seen = uow.session.info.get(_FIRST_SEEN, {}).pop(message_id, None)
-        if first_seen is not None:
-            uow.session.execute(insert(MESSAGES), first_seen | values)
+        values = {"agency": ",".join(agency)[:50] or None, "last_error": last_error}
+        first_seen = uow.first_seen
+        if first_seen is not None and first_seen["id"] == message_id:
+            uow.first_seen = None
+            MessageLife.insert_settled(uow.session, first_seen | values, status)
             return True
-        result = uow.session.execute(
-            update(MESSAGES)
-            .where(MESSAGES.c.id == message_id, MESSAGES.c.status.not_in(MessageStatus.FINAL))
-            .values(values)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return MessageLife.settle(uow.session, message_id, status, **values)
 
 
 def _row_values(event: CloudEvent, envelope: str, attempts: int) -> dict[str, Any]:

@@ -10,10 +10,13 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.contracts.envelope import CloudEvent, body_digest, body_to_text, derived_id, new_event
+from hub.audit.sealing import Checkpointer
+from hub.contracts.envelope import CloudEvent, body_digest, body_to_text
 from hub.contracts.registry import ContractRegistry
 from hub.errors import EnvelopeError, FieldError
+from hub.messages.lifecycle import MessageLife
 from hub.messages.outcome import Handled, Outcome
+from hub.messages.results import Results
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import Message, MessageStatus
 
@@ -22,9 +25,15 @@ REJECTED_TYPE = "hub.message.rejected"
 
 
 class Rejections:
-    def __init__(self, sessions: sessionmaker[Session], contracts: ContractRegistry) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        contracts: ContractRegistry,
+        sealer: Checkpointer | None = None,
+    ) -> None:
         self._sessions = sessions
         self._contracts = contracts
+        self._sealer = sealer
 
     def reject(
         self, event: CloudEvent, body: bytes, reason: str, errors: list[FieldError]
@@ -78,38 +87,35 @@ class Rejections:
         reason: str,
         errors: list[FieldError],
     ) -> Handled:
-        contract = self._contracts.latest(REJECTED_TYPE)
-        data = {
+        data: dict[str, Any] = {
             "rejected_id": message_id,
             "rejected_type": type_,
             "reason": reason,
             "errors": [e.as_dict() for e in errors],
         }
-        answer = new_event(
-            REJECTED_TYPE,
-            data,
-            dataschema=contract.id,
+        results = Results(self._contracts, cause_id=message_id, correlationid=correlationid)
+        answer = results.event(REJECTED_TYPE, data)
+        uow = UnitOfWork(
+            self._sessions,
             correlationid=correlationid,
-            causationid=message_id,
-            event_id=derived_id(message_id, REJECTED_TYPE),
+            message_id=message_id,
+            sealer=self._sealer,
         )
-        uow = UnitOfWork(self._sessions, correlationid=correlationid, message_id=message_id)
         try:
             with uow:
                 if uow.session.get(Message, message_id) is not None:
                     return Handled(Outcome.DUPLICATE, message_id)
-                uow.session.add(
-                    Message(
-                        id=message_id,
-                        type=type_,
-                        source=source,
-                        correlationid=correlationid,
-                        causationid=causationid,
-                        status=MessageStatus.REJECTED,
-                        attempts=1,
-                        last_error="; ".join(f"{e.field}: {e.message}" for e in errors)[:2000],
-                        envelope=body_to_text(body),
-                    )
+                MessageLife.create(
+                    uow.session,
+                    MessageStatus.REJECTED,
+                    id=message_id,
+                    type=type_,
+                    source=source,
+                    correlationid=correlationid,
+                    causationid=causationid,
+                    attempts=1,
+                    last_error="; ".join(f"{e.field}: {e.message}" for e in errors)[:2000],
+                    envelope=body_to_text(body),
                 )
                 uow.audit("message.received", type=type_, source=source)
                 uow.audit("message.rejected", reason=reason, errors=data["errors"])

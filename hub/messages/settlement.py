@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.audit.sealing import Checkpointer
 from hub.contracts.envelope import CloudEvent
 from hub.messages.inbox import Delivery, Inbox
 from hub.messages.outcome import Handled
@@ -42,9 +43,14 @@ class GroupCommit:
     """Settles outcomes in batches on the store's executor; one batch at a time per loop."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], inbox: Inbox, after_commit: AfterCommit | None = None
+        self,
+        sessions: sessionmaker[Session],
+        inbox: Inbox,
+        after_commit: AfterCommit | None = None,
+        sealer: Checkpointer | None = None,
     ) -> None:
         self._sessions = sessions
+        self._sealer = sealer
         self._inbox = inbox
         self._after_commit = after_commit
         self._waiting: list[_Settlement] = []
@@ -107,15 +113,14 @@ class GroupCommit:
     def _in_one_transaction(self, items: list[tuple[_Settlement, bool]]) -> list[Handled]:
         """Each item's work in a unit of its own, all in one transaction; with `True`, the
         item's first-seen inbox row is written there too."""
-        with SharedTransaction(self._sessions) as shared:
+        with SharedTransaction(self._sessions, self._sealer) as shared:
             outcomes = []
             for item, register in items:
                 event = item.event
                 with shared.unit(correlationid=event.correlation, message_id=event.id) as uow:
                     if register:
                         self._inbox.register(uow, event, item.delivery)
-                    outcomes.append(item.work(uow))
-                    self._inbox.check_claimed(uow, event.id)
+                    outcomes.append(item.work(uow))  # the unit refuses an unclaimed first_seen
             shared.commit()
         return outcomes
 

@@ -1,6 +1,12 @@
 """One transaction, one unit of work: record changes, audit entries, outbox results and the
 message's state commit together, or none of them do.
 
+A unit carries explicitly what its commit needs beyond the session: the `sealer` that signs an
+audit checkpoint when one is due (its row commits with the entries it vouches for, its line in
+the external journal is written after the commit, never after a rollback), and `first_seen`,
+the inbox row of a message seen for the first time, which the inbox's claim writes together
+with the message's outcome.
+
 Several units of work may share one transaction (`SharedTransaction`, the pipeline's group
 commit): each still collects its own audit entries, history and results, and they are written
 together, in order, when the shared transaction commits.
@@ -20,6 +26,8 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit.chain import AuditDraft, append_entries
+from hub.audit.checkpoint import Checkpoint
+from hub.audit.sealing import Checkpointer
 from hub.contracts.envelope import CloudEvent
 from hub.store.bulk import insert_rows
 from hub.store.engine import WRITE_INTENT
@@ -41,9 +49,16 @@ class UnitOfWork:
         message_id: str | None = None,
         actor: str = "hub",
         shared: SharedTransaction | None = None,
+        sealer: Checkpointer | None = None,
     ) -> None:
+        """`sealer` signs audit checkpoints when due (None: this store signs none); a unit
+        of a shared transaction uses the transaction's."""
         self._factory = session_factory
         self._shared = shared
+        self.sealer = shared.sealer if shared is not None else sealer
+        # A first-seen message's inbox row (`Inbox.register`), to be written by `Inbox.claim`
+        # with the outcome; the unit refuses to commit or end while it is still pending.
+        self.first_seen: dict[str, Any] | None = None
         self.correlationid = correlationid
         self.message_id = message_id
         self.actor = actor
@@ -78,6 +93,13 @@ class UnitOfWork:
                 self.session.rollback()
             self.session.close()
         self._session = None
+        if exc_type is None:
+            self._check_claimed()
+
+    def _check_claimed(self) -> None:
+        """A first-seen message whose row was never written would be lost: refuse."""
+        if self.first_seen is not None:
+            raise RuntimeError(f"message {self.first_seen['id']} was settled without a claim")
 
     def audit(self, kind: str, **detail: Any) -> None:
         """Record a step; it joins the chain when this unit of work commits."""
@@ -125,11 +147,13 @@ class UnitOfWork:
     def commit(self) -> None:
         """Commit now, or, inside a shared transaction, when that one commits. A unit that
         ends without `commit` must not have written (its collected entries are dropped)."""
+        self._check_claimed()
         if self._shared is not None:
             self._shared.units.append(self)
         else:
-            _write_collected(self.session, [self])
+            checkpoint = _write_collected(self.session, [self], self.sealer)
             self.session.commit()
+            _publish(self.sealer, checkpoint)
         self.committed = True
 
 
@@ -137,8 +161,11 @@ class SharedTransaction:
     """One transaction for several units of work: one audit-head lock and one commit (one
     flush to disk) for all of them. If any unit fails, the caller rolls the whole of it back."""
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], sealer: Checkpointer | None = None
+    ) -> None:
         self._factory = session_factory
+        self.sealer = sealer
         self.units: list[UnitOfWork] = []
         self._session: Session | None = None
 
@@ -161,8 +188,9 @@ class SharedTransaction:
         return self
 
     def commit(self) -> None:
-        _write_collected(self.session, self.units)
+        checkpoint = _write_collected(self.session, self.units, self.sealer)
         self.session.commit()
+        _publish(self.sealer, checkpoint)
 
     def __exit__(
         self,
@@ -175,15 +203,31 @@ class SharedTransaction:
         self._session = None
 
 
-def _write_collected(session: Session, units: list[UnitOfWork]) -> None:
+def _write_collected(
+    session: Session, units: list[UnitOfWork], sealer: Checkpointer | None
+) -> Checkpoint | None:
     """Write what the units collected: the ORM's changes first (history and results may refer
-    to them), then one bulk INSERT each for history and results, then the audit chain."""
+    to them), then one bulk INSERT each for history and results, then the audit chain, and a
+    checkpoint row when one is due (the one to journal once the commit succeeded)."""
     session.flush()
     history = [row for unit in units for row in unit._history]
     results = [_outbox_values(row) for unit in units for row in unit.emitted]
     insert_rows(session, _HISTORY, history)
     insert_rows(session, _OUTBOX, results)
-    append_entries(session, [draft for unit in units for draft in unit._audit])
+    sealed: list[Checkpoint] = []
+
+    def seal(head_seq: int, head_hash: str) -> None:  # under the audit head lock
+        if sealer is not None and (checkpoint := sealer.seal_if_due(session, head_seq, head_hash)):
+            sealed.append(checkpoint)
+
+    append_entries(session, [draft for unit in units for draft in unit._audit], seal)
+    return sealed[-1] if sealed else None
+
+
+def _publish(sealer: Checkpointer | None, checkpoint: Checkpoint | None) -> None:
+    """The committed checkpoint's line in the external journal (after the commit only)."""
+    if sealer is not None and checkpoint is not None:
+        sealer.publish(checkpoint)
 
 
 def _outbox_values(row: OutboxEvent) -> dict[str, Any]:

@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.audit.sealing import Checkpointer
 from hub.bus.outbox import OutboxRelay
 from hub.bus.publisher import Publisher
 from hub.bus.topology import INBOUND_QUEUE_NAME, declare_topology
 from hub.contracts.envelope import body_from_text
+from hub.messages.lifecycle import MessageLife
 from hub.messages.marker import ReplayMarker
 from hub.messages.unit_of_work import UnitOfWork
 from hub.replay.plan import IN_FLIGHT, Action, PlannedReplay, decide
@@ -106,9 +108,14 @@ class Replayer:
     """Re-drives or re-publishes one planned message at a time."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], publisher: Publisher, broker_url: str
+        self,
+        sessions: sessionmaker[Session],
+        publisher: Publisher,
+        broker_url: str,
+        sealer: Checkpointer | None = None,
     ) -> None:
         self._sessions = sessions
+        self._sealer = sealer
         self._publisher = publisher
         self._relay = OutboxRelay(sessions, publisher)
         # The work queue exists before anything is published to it, served or not.
@@ -121,6 +128,7 @@ class Replayer:
             correlationid=planned.correlationid,
             message_id=planned.message_id,
             actor=f"operator:{request.operator}"[:OPERATOR_MAX],
+            sealer=self._sealer,
         )
         with uow:
             row = uow.session.get(Message, planned.message_id, with_for_update=True)
@@ -170,7 +178,8 @@ class Replayer:
         )
         if action is Action.REDRIVE:
             row.ladder_base = row.attempts  # the ladder counts deliveries from here
-            row.status = MessageStatus.PENDING
+            row.unexpected_errors = 0  # and so does the bound on unexpected errors
+            MessageLife.move(row, MessageStatus.PENDING)
             uow.history(
                 row.id, MessageStatus.PENDING, row.attempts, step="replayed", **marker.as_detail()
             )

@@ -38,6 +38,7 @@ class HubRuntime:
     clients: dict[str, AgencyClient]
     gateway: AgencyGateway
     flows: FlowRegistry
+    sealer: Checkpointer | None = None  # signs audit checkpoints; every unit of work gets it
     simulators: dict[str, RunningSimulator] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
@@ -54,6 +55,8 @@ class HubRuntime:
             self.gateway,
             self.settings.retry_delays_s,
             after_commit,
+            sealer=self.sealer,
+            max_unexpected_errors=self.settings.max_unexpected_errors,
         )
 
     def close(self) -> None:
@@ -109,7 +112,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         name: connectors[name].client(endpoints[name]) for name in endpoints if name in connectors
     }
     sessions = make_session_factory(engine)
-    Checkpointer.from_settings(settings).install(sessions)  # signs audit checkpoints
+    sealer = Checkpointer.from_settings(settings)  # signs audit checkpoints
     breakers = make_breakers(
         connectors, lambda: StoreCircuitListener(sessions), settings.circuit_reset_s
     )
@@ -122,6 +125,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         clients=clients,
         gateway=AgencyGateway(connectors, clients, contracts, breakers, settings.rate_limits),
         flows=default_flows(),
+        sealer=sealer,
         simulators=simulators,
         endpoints=endpoints,
     )

@@ -69,6 +69,8 @@ class Message(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     # `attempts` at the last replay: the retry ladder counts only deliveries after it.
     ladder_base: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Unexpected errors (bugs, not agency errors) met so far: at the limit the message fails.
+    unexpected_errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ReplayMode:

@@ -32,11 +32,17 @@ def fill_trail(data_dir: Path, cases: int = 3, checkpoint_every: int = 5) -> lis
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)
-    Checkpointer.from_settings(settings).install(sessions)
     register = FakeVehicleRegister({("12345", "AB"): vehicle("12345", "AB", "09123456")})
     contracts = ContractRegistry.load()
     gateway = AgencyGateway({"rop": FakeRopConnector(register)}, {"rop": register}, contracts)
-    pipeline = Pipeline(sessions, contracts, default_flows(), gateway, [60.0])
+    pipeline = Pipeline(
+        sessions,
+        contracts,
+        default_flows(),
+        gateway,
+        [60.0],
+        sealer=Checkpointer.from_settings(settings),
+    )
     correlation_ids = []
     for number in range(cases):
         event_id = str(uuid.uuid4())

@@ -41,9 +41,17 @@ def engine(settings: Settings) -> Iterator[Engine]:
     engine.dispose()
 
 
-def write(sessions: sessionmaker[Session], worker: str, commits: int, per_commit: int) -> None:
+def write(
+    sessions: sessionmaker[Session],
+    sealer: Checkpointer,
+    worker: str,
+    commits: int,
+    per_commit: int,
+) -> None:
     for number in range(commits):
-        with UnitOfWork(sessions, correlationid=worker, message_id=f"{worker}-{number}") as uow:
+        with UnitOfWork(
+            sessions, correlationid=worker, message_id=f"{worker}-{number}", sealer=sealer
+        ) as uow:
             for step in range(per_commit):
                 uow.audit("test.step", worker=worker, number=number, step=step)
             uow.commit()
@@ -60,10 +68,11 @@ def test_concurrent_writers_leave_one_chain_with_evenly_spaced_checkpoints(
     # Two "processes" (own engine, own checkpointer, shared key and file), four threads each.
     second = make_engine(settings.resolved_database_url)
     factories = [make_session_factory(engine), make_session_factory(second)]
-    for sessions in factories:
-        Checkpointer.from_settings(settings).install(sessions)
+    sealers = [Checkpointer.from_settings(settings) for _ in factories]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        futures = [pool.submit(write, factories[n % 2], f"w{n}", 15, 3) for n in range(8)]
+        futures = [
+            pool.submit(write, factories[n % 2], sealers[n % 2], f"w{n}", 15, 3) for n in range(8)
+        ]
         for future in futures:
             future.result(timeout=90)
     second.dispose()
@@ -83,14 +92,19 @@ def test_rolled_back_transaction_leaves_no_checkpoint_in_either_place(
 ) -> None:
     sessions = make_session_factory(engine)
     checkpointer = Checkpointer.from_settings(settings)
-    checkpointer.install(sessions)
     with sessions() as session:
         session.connection(execution_options=WRITE_INTENT)
-        append_entries(session, [AuditDraft("test.step", {"n": 1})])
+        sealed = []
+        append_entries(
+            session,
+            [AuditDraft("test.step", {"n": 1})],
+            lambda seq, head: sealed.append(checkpointer.seal_if_due(session, seq, head)),
+        )
+        assert [cp.seq for cp in sealed if cp is not None] == [1]  # due, signed, not published
         session.rollback()
     assert checkpoint_seqs(sessions) == []
     assert checkpointer.journal.read().checkpoints == []
-    write(sessions, "w", 1, 2)
+    write(sessions, checkpointer, "w", 1, 2)
     assert checkpoint_seqs(sessions) == [2]
     assert [cp.seq for cp in checkpointer.journal.read().checkpoints] == [2]
 
@@ -100,15 +114,14 @@ def test_time_trigger_and_on_demand_checkpoint(settings: Settings, engine: Engin
     base = Checkpointer.from_settings(settings.model_copy(update={"audit_checkpoint_every": 1000}))
     checkpointer = Checkpointer(base.signer, base.policy, base.journal, clock=lambda: now[0])
     sessions = make_session_factory(engine)
-    checkpointer.install(sessions)
-    write(sessions, "w", 1, 1)  # the first entry is checkpointed at once
+    write(sessions, checkpointer, "w", 1, 1)  # the first entry is checkpointed at once
     now[0] = T0 + timedelta(seconds=59)
-    write(sessions, "w", 1, 1)
+    write(sessions, checkpointer, "w", 1, 1)
     assert checkpoint_seqs(sessions) == [1]
     now[0] = T0 + timedelta(seconds=3600)
-    write(sessions, "w", 1, 1)
+    write(sessions, checkpointer, "w", 1, 1)
     assert checkpoint_seqs(sessions) == [1, 3]
-    write(sessions, "w", 1, 1)
+    write(sessions, checkpointer, "w", 1, 1)
     sealed = checkpointer.seal_now(sessions)
     assert sealed is not None and sealed.seq == 4
     assert checkpointer.seal_now(sessions) is None  # the head is already covered

@@ -87,11 +87,17 @@ def trail(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Trail]:
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
     sessions = make_session_factory(engine)
-    Checkpointer.from_settings(settings).install(sessions)
     register = FakeVehicleRegister({("12345", "AB"): vehicle("12345", "AB", "09123456")})
     contracts = ContractRegistry.load()
     gateway = AgencyGateway({"rop": FakeRopConnector(register)}, {"rop": register}, contracts)
-    pipeline = Pipeline(sessions, contracts, default_flows(), gateway, [60.0])
+    pipeline = Pipeline(
+        sessions,
+        contracts,
+        default_flows(),
+        gateway,
+        [60.0],
+        sealer=Checkpointer.from_settings(settings),
+    )
     for number in range(5):
         asyncio.run(pipeline.handle(parking_request(number)))
     asyncio.run(pipeline.handle(parking_request(9, months=99)))
