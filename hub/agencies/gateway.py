@@ -6,12 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import pybreaker
-import structlog
 from aiolimiter import AsyncLimiter
 from tenacity import (
     AsyncRetrying,
@@ -21,7 +19,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from hub.agencies.answers import Answer, AnswerKey
+from hub.agencies.answers import Answer
+from hub.agencies.calls import CallLog, CallRecord, GatewayCall
 from hub.agencies.circuits import circuit_state, make_breakers, seconds_until_trial
 from hub.agencies.connector import (
     AgencyClient,
@@ -41,99 +40,8 @@ from hub.errors import (
     PermanentAgencyError,
     TransientAgencyError,
 )
-from hub.metrics import observe_agency_call
 
-log = structlog.get_logger("hub.agencies.gateway")
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One attempt at one agency operation, as the audit trail keeps it.
-
-    outcome: ok, transient, permanent, contract-violation, circuit-open (held back by the
-    circuit: `error` is then the agency's last real failure, `circuit` and `next_trial_s` the
-    circuit's state), cancelled (the fan-out was decided elsewhere while this attempt or its
-    backoff ran) or reused (attempt 0: an answer kept from an earlier delivery, `answered_at`).
-    """
-
-    agency: str
-    operation: str
-    attempt: int
-    latency_ms: float
-    outcome: str
-    request_digest: str
-    response_digest: str | None = None
-    error: str | None = None
-    circuit: str | None = None
-    next_trial_s: float | None = None
-    answered_at: str | None = None
-
-    def as_detail(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
-
-
-@dataclass
-class CallLog:
-    """The attempts made while handling one message, kept until its unit of work commits;
-    `reusable` holds the answers earlier deliveries kept, `answers` this delivery's new ones
-    that may be kept for a retry."""
-
-    records: list[CallRecord] = field(default_factory=list)
-    reusable: Mapping[AnswerKey, Answer] = field(default_factory=dict)
-    answers: list[Answer] = field(default_factory=list)
-
-    @property
-    def agencies(self) -> list[str]:
-        return list(dict.fromkeys(r.agency for r in self.records))
-
-
-@dataclass
-class _Ask:
-    """One `AgencyGateway.call`: what its attempts share and how each is recorded."""
-
-    agency: str
-    op: Operation
-    request_digest: str
-    calls: CallLog
-    attempts: int = 0
-    cancel_recorded: bool = False
-
-    def record(
-        self,
-        started: float,
-        outcome: str,
-        reply: Mapping[str, Any] | None = None,
-        error: str | None = None,
-        exc: BaseException | None = None,
-        **state: Any,
-    ) -> None:
-        elapsed = time.perf_counter() - started
-        if outcome != "reused":  # no call was made
-            observe_agency_call(self.agency, self.op.name, outcome, elapsed, exc)
-        latency = round(elapsed * 1000, 2)
-        number = self.attempts if outcome != "reused" else 0
-        self.calls.records.append(
-            CallRecord(
-                self.agency,
-                self.op.name,
-                number,
-                latency,
-                outcome,
-                self.request_digest,
-                digest(dict(reply)) if reply is not None else None,
-                error,
-                **state,
-            )
-        )
-        log.info(
-            "agency.call",
-            agency=self.agency,
-            operation=self.op.name,
-            attempt=number,
-            latency_ms=latency,
-            outcome=outcome,
-            error=error,
-        )
+__all__ = ["AgencyGateway", "CallLog", "CallRecord"]
 
 
 def _worth_retrying_now(exc: BaseException) -> bool:
@@ -204,7 +112,7 @@ class AgencyGateway:
             raise PermanentAgencyError(
                 agency, operation, f"request breaks contract: {exc}"
             ) from exc
-        ask = _Ask(agency, op, digest(dict(request)), calls)
+        ask = GatewayCall(agency, op, digest(dict(request)), calls)
         kept = self._reusable(ask)
         if kept is not None:
             return kept
@@ -236,7 +144,7 @@ class AgencyGateway:
             raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
-    def _reusable(self, ask: _Ask) -> Mapping[str, Any] | None:
+    def _reusable(self, ask: GatewayCall) -> Mapping[str, Any] | None:
         """The answer an earlier delivery kept, when the operation allows reuse, it is fresh
         enough and it still satisfies the reply's contract; recorded as `reused`."""
         window = ask.op.reuse_answer_s
@@ -253,7 +161,7 @@ class AgencyGateway:
         return kept.reply
 
     async def _attempt(
-        self, ask: _Ask, request: Mapping[str, Any], ctx: CallContext, number: int
+        self, ask: GatewayCall, request: Mapping[str, Any], ctx: CallContext, number: int
     ) -> Mapping[str, Any]:
         agency, op = ask.agency, ask.op
         policy = self._connectors[agency].policy
@@ -300,7 +208,7 @@ class AgencyGateway:
             )
         return reply
 
-    def _held_back(self, ask: _Ask, started: float) -> CircuitOpen:
+    def _held_back(self, ask: GatewayCall, started: float) -> CircuitOpen:
         """The circuit refused the call: record its state beside the agency's last real
         failure (the reason it opened), which stays the error an operator reads."""
         breaker = self.breakers[ask.agency]
