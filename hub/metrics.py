@@ -98,12 +98,15 @@ def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bo
 
 
 def error_source(outcome: str, exc: BaseException | None) -> str:
-    """none, agency, timeout, contract, auth, rate-limit or circuit: a small fixed set, read
-    from the outcome and the error's class (the connectors say why), never from its text."""
+    """none, agency, timeout, contract, auth, rate-limit, circuit or cancelled: a small fixed
+    set, read from the outcome and the error's class (the connectors say why), never from its
+    text."""
     if outcome == "ok":
         return "none"
     if outcome == "circuit-open":
         return "circuit"
+    if outcome == "cancelled":
+        return "cancelled"
     if outcome == "contract-violation":
         return "contract"
     if exc is None:

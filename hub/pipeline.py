@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.agencies.answers import forget_answers, keep_answers, load_answers
 from hub.agencies.connector import CallContext
 from hub.agencies.gateway import AgencyGateway, CallLog
 from hub.audit.sealing import Checkpointer
@@ -128,7 +129,10 @@ class Pipeline:
             return await asyncio.to_thread(self._unexpected.record, event, delivery, exc)
 
     async def _run_flow(self, event: CloudEvent, delivery: Delivery, flow: Flow) -> Handled:
+        # Only a registered delivery (a redelivery, a retry, a replay) can have answers kept.
         calls = CallLog()
+        if delivery.registered:
+            calls.reusable = await asyncio.to_thread(load_answers, self._sessions, event.id)
         ctx = CallContext(event.correlation, event.id, delivery.attempt)
         try:
             facts = await flow.gather(event, Agencies(self._gateway, ctx, calls))
@@ -151,6 +155,8 @@ class Pipeline:
                 log.info("message.duplicate", detail="completed by another delivery")
                 return Handled(Outcome.DUPLICATE, event.id)
             self._audit_calls(uow, calls)
+            if calls.reusable:
+                forget_answers(uow.session, event.id)
             flow.apply(event, facts, uow, Results(self._contracts, event))
             uow.audit("message.done", type=event.type)
             uow.history(event.id, MessageStatus.DONE, delivery.attempt)
@@ -170,10 +176,11 @@ class Pipeline:
     async def _retry_or_dead(
         self, event: CloudEvent, delivery: Delivery, exc: TransientAgencyError, calls: CallLog
     ) -> Handled:
-        if isinstance(exc, CircuitOpen) and all(r.outcome == "circuit-open" for r in calls.records):
-            # Nothing reached the agency: its circuit held the call back. Waiting for it uses
-            # no step of the ladder (an outage of hours must not kill the case); the message
-            # comes back when the circuit will let a trial call through.
+        if isinstance(exc, CircuitOpen) and _only_held_back(calls):
+            # What failed never reached its agency: a circuit held the call back (the other
+            # agencies of a fan-out may have answered). Waiting for it uses no step of the
+            # ladder (an outage of hours must not kill the case); the message comes back when
+            # the circuit will let a trial call through.
             handled = await self._settle_failure(
                 event, delivery, exc, calls, MessageStatus.RETRYING, count_attempt=False
             )
@@ -212,8 +219,16 @@ class Pipeline:
             if not count_attempt:
                 self._inbox.uncount_attempt(uow, event.id)
             self._audit_calls(uow, calls)
+            if status == MessageStatus.RETRYING:
+                keep_answers(uow.session, event.id, calls.answers)  # for the retry to reuse
+            elif calls.reusable:
+                forget_answers(uow.session, event.id)
             uow.audit(
-                f"message.{status}", error=str(exc), attempt=attempt, error_class=type(exc).__name__
+                f"message.{status}",
+                error=str(exc),
+                attempt=attempt,
+                error_class=type(exc).__name__,
+                **_circuit_detail(exc, calls),
             )
             uow.history(event.id, status, attempt, error=str(exc), agency=exc.agency)
             uow.commit()
@@ -223,3 +238,27 @@ class Pipeline:
         if handled.outcome is not Outcome.DUPLICATE:
             log.warning(f"message.{status}", attempt=attempt, error=str(exc))
         return handled
+
+
+def _only_held_back(calls: CallLog) -> bool:
+    """Every call of this delivery that did not end answered was only ever held back by its
+    agency's circuit: none of its attempts reached the agency."""
+    outcomes: dict[tuple[str, str, str], list[str]] = {}
+    for r in calls.records:
+        outcomes.setdefault((r.agency, r.operation, r.request_digest), []).append(r.outcome)
+    failed = [seen for seen in outcomes.values() if seen[-1] not in ("ok", "reused")]
+    return bool(failed) and all(set(seen) == {"circuit-open"} for seen in failed)
+
+
+def _circuit_detail(exc: AgencyError, calls: CallLog) -> dict[str, Any]:
+    """An open circuit's state beside the agency's last real error, for the audit entry."""
+    if not isinstance(exc, CircuitOpen):
+        return {}
+    held = [r for r in calls.records if r.agency == exc.agency and r.outcome == "circuit-open"]
+    if not held:
+        return {}
+    return {
+        "cause": held[-1].error,
+        "circuit": held[-1].circuit,
+        "next_trial_s": held[-1].next_trial_s,
+    }

@@ -23,6 +23,7 @@ OPERATIONS: Mapping[str, Operation] = {
         "(AccountStanding).",
         request_contract="urn:muscat-hub:canonical:electricity-account-standing-request:1.0",
         response_contract="urn:muscat-hub:canonical:electricity-account-standing-response:1.0",
+        reuse_answer_s=3600.0,
     ),
     "new_connection_request": Operation(
         name="new_connection_request",

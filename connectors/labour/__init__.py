@@ -16,6 +16,7 @@ OPERATIONS: Mapping[str, Operation] = {
         "clearance and its reason.",
         request_contract="urn:muscat-hub:canonical:labour-standing-request:1.0",
         response_contract="urn:muscat-hub:canonical:labour-standing-response:1.0",
+        reuse_answer_s=3600.0,
     ),
 }
 

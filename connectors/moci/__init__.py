@@ -16,6 +16,7 @@ OPERATIONS: Mapping[str, Operation] = {
         "activities, owners.",
         request_contract="urn:muscat-hub:canonical:commercial-registration-request:1.0",
         response_contract="urn:muscat-hub:canonical:commercial-registration-response:1.0",
+        reuse_answer_s=3600.0,
     ),
 }
 

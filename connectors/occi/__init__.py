@@ -15,6 +15,7 @@ OPERATIONS: Mapping[str, Operation] = {
         description="The chamber membership under a CR number: grade and valid-until date.",
         request_contract="urn:muscat-hub:canonical:chamber-membership-request:1.0",
         response_contract="urn:muscat-hub:canonical:chamber-membership-response:1.0",
+        reuse_answer_s=3600.0,
     ),
 }
 

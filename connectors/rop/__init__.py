@@ -19,6 +19,7 @@ OPERATIONS: Mapping[str, Operation] = {
         description="The registered vehicle and owner behind a plate (ROP VehicleInquiry).",
         request_contract="urn:muscat-hub:canonical:vehicle-inquiry-request:1.0",
         response_contract="urn:muscat-hub:canonical:vehicle-inquiry-response:1.0",
+        reuse_answer_s=3600.0,
     ),
     "civil_defence_certificate": Operation(
         name="civil_defence_certificate",
@@ -26,6 +27,7 @@ OPERATIONS: Mapping[str, Operation] = {
         "CivilDefenceCertificate).",
         request_contract="urn:muscat-hub:canonical:civil-defence-certificate-request:1.0",
         response_contract="urn:muscat-hub:canonical:civil-defence-certificate-response:1.0",
+        reuse_answer_s=3600.0,
     ),
     "parking_violation_settled": Operation(
         name="parking_violation_settled",

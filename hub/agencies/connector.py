@@ -47,12 +47,19 @@ class CallPolicy:
 
 @dataclass(frozen=True)
 class Operation:
-    """One question the hub may ask an agency, with the canonical contracts of request and reply."""
+    """One question the hub may ask an agency, with the canonical contracts of request and reply.
+
+    `reuse_answer_s`: how long an answer stays good enough to be reused by a later delivery of
+    the same message (its retry) instead of asking again; None (the default) never reuses it.
+    Only read-only lookups may set it: a write (a request filed, a payment settled) must reach
+    the agency on every delivery that needs it.
+    """
 
     name: str
     description: str
     request_contract: str
     response_contract: str
+    reuse_answer_s: float | None = None
 
 
 @dataclass(frozen=True)

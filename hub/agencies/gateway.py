@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pybreaker
-import structlog
 from aiolimiter import AsyncLimiter
 from tenacity import (
     AsyncRetrying,
@@ -20,6 +19,8 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from hub.agencies.answers import Answer
+from hub.agencies.calls import CallLog, CallRecord, GatewayCall
 from hub.agencies.circuits import circuit_state, make_breakers, seconds_until_trial
 from hub.agencies.connector import (
     AgencyClient,
@@ -39,37 +40,8 @@ from hub.errors import (
     PermanentAgencyError,
     TransientAgencyError,
 )
-from hub.metrics import observe_agency_call
 
-log = structlog.get_logger("hub.agencies.gateway")
-
-
-@dataclass(frozen=True)
-class CallRecord:
-    """One attempt at one agency operation, as the audit trail keeps it."""
-
-    agency: str
-    operation: str
-    attempt: int
-    latency_ms: float
-    outcome: str
-    request_digest: str
-    response_digest: str | None = None
-    error: str | None = None
-
-    def as_detail(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
-
-
-@dataclass
-class CallLog:
-    """The attempts made while handling one message, kept until its unit of work commits."""
-
-    records: list[CallRecord] = field(default_factory=list)
-
-    @property
-    def agencies(self) -> list[str]:
-        return list(dict.fromkeys(r.agency for r in self.records))
+__all__ = ["AgencyGateway", "CallLog", "CallRecord"]
 
 
 def _worth_retrying_now(exc: BaseException) -> bool:
@@ -108,6 +80,9 @@ class AgencyGateway:
         limits = {name: c.policy.rate_limit_per_s for name, c in connectors.items()}
         limits |= dict(rate_limits or {})
         self._limiters = {name: AsyncLimiter(rate, 1.0) for name, rate in limits.items() if rate}
+        # Each agency's last real transient failure in this process: what an open circuit's
+        # message names as its cause.
+        self._last_cause: dict[str, str] = {}
 
     def circuit(self, agency: str) -> str:
         """closed, open or half-open."""
@@ -128,7 +103,8 @@ class AgencyGateway:
         ctx: CallContext,
         calls: CallLog,
     ) -> Mapping[str, Any]:
-        """The canonical reply, after up to `policy.attempts` tries on transient faults."""
+        """The canonical reply, after up to `policy.attempts` tries on transient faults, or
+        the answer an earlier delivery kept when the operation allows reusing it."""
         op = self.operation(agency, operation)
         try:
             self._contracts.validate(op.request_contract, dict(request))
@@ -136,6 +112,10 @@ class AgencyGateway:
             raise PermanentAgencyError(
                 agency, operation, f"request breaks contract: {exc}"
             ) from exc
+        ask = GatewayCall(agency, op, digest(dict(request)), calls)
+        kept = self._reusable(ask)
+        if kept is not None:
+            return kept
         policy = self._connectors[agency].policy
         retrying = AsyncRetrying(
             stop=stop_after_attempt(policy.attempts),
@@ -149,56 +129,44 @@ class AgencyGateway:
             retry=retry_if_exception(_worth_retrying_now),
             reraise=True,
         )
-        async for attempt in retrying:
-            with attempt:
-                number = attempt.retry_state.attempt_number
-                return await self._attempt(agency, op, request, ctx, calls, number)
+        waiting_since = time.perf_counter()
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(
+                        ask, request, ctx, attempt.retry_state.attempt_number
+                    )
+                waiting_since = time.perf_counter()
+        except asyncio.CancelledError:
+            if not ask.cancel_recorded:  # cancelled during the backoff before the next attempt
+                ask.attempts += 1
+                ask.record(waiting_since, "cancelled", error="cancelled while waiting to retry")
+            raise
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
+    def _reusable(self, ask: GatewayCall) -> Mapping[str, Any] | None:
+        """The answer an earlier delivery kept, when the operation allows reuse, it is fresh
+        enough and it still satisfies the reply's contract; recorded as `reused`."""
+        window = ask.op.reuse_answer_s
+        kept = ask.calls.reusable.get((ask.agency, ask.op.name, ask.request_digest))
+        if window is None or kept is None:
+            return None
+        if (datetime.now(UTC) - kept.answered_at).total_seconds() > window:
+            return None
+        if self._contracts.errors(ask.op.response_contract, dict(kept.reply)):
+            return None
+        ask.record(
+            time.perf_counter(), "reused", kept.reply, answered_at=kept.answered_at.isoformat()
+        )
+        return kept.reply
+
     async def _attempt(
-        self,
-        agency: str,
-        op: Operation,
-        request: Mapping[str, Any],
-        ctx: CallContext,
-        calls: CallLog,
-        number: int,
+        self, ask: GatewayCall, request: Mapping[str, Any], ctx: CallContext, number: int
     ) -> Mapping[str, Any]:
+        agency, op = ask.agency, ask.op
         policy = self._connectors[agency].policy
-        request_digest = digest(dict(request))
+        ask.attempts = number
         started = time.perf_counter()
-
-        def record(
-            outcome: str,
-            reply: Mapping[str, Any] | None,
-            error: str | None,
-            exc: BaseException | None = None,
-        ) -> None:
-            elapsed = time.perf_counter() - started
-            observe_agency_call(agency, op.name, outcome, elapsed, exc)
-            latency = round(elapsed * 1000, 2)
-            calls.records.append(
-                CallRecord(
-                    agency,
-                    op.name,
-                    number,
-                    latency,
-                    outcome,
-                    request_digest,
-                    digest(dict(reply)) if reply is not None else None,
-                    error,
-                )
-            )
-            log.info(
-                "agency.call",
-                agency=agency,
-                operation=op.name,
-                attempt=number,
-                latency_ms=latency,
-                outcome=outcome,
-                error=error,
-            )
-
         attempt_ctx = CallContext(ctx.correlation_id, ctx.message_id, number)
         breaker = self.breakers[agency]
         token = current_call.set(attempt_ctx)
@@ -214,23 +182,46 @@ class AgencyGateway:
                     reason = "no answer within the hub's guard timeout"
                     raise TransientAgencyError(agency, op.name, reason) from None
         except pybreaker.CircuitBreakerError:
-            wait_s = seconds_until_trial(breaker)
-            record("circuit-open", None, f"circuit open; next trial in {wait_s:.0f}s")
-            raise CircuitOpen(agency, op.name, "circuit open", retry_after=wait_s) from None
+            raise self._held_back(ask, started) from None
         except AgencyError as exc:
-            record(
-                "transient" if isinstance(exc, TransientAgencyError) else "permanent",
-                None,
-                exc.reason,
-                exc,
-            )
+            transient = isinstance(exc, TransientAgencyError)
+            if transient:
+                self._last_cause[agency] = exc.reason
+            ask.record(started, "transient" if transient else "permanent", None, exc.reason, exc)
+            raise
+        except asyncio.CancelledError:
+            ask.record(started, "cancelled", error="cancelled before the agency answered")
+            ask.cancel_recorded = True
             raise
         finally:
             current_call.reset(token)
         try:
             self._contracts.validate(op.response_contract, dict(reply))
         except ContractViolation as exc:
-            record("contract-violation", reply, str(exc))
+            ask.record(started, "contract-violation", reply, str(exc))
             raise AgencyContractViolation(agency, op.name, exc) from exc
-        record("ok", reply, None)
+        ask.record(started, "ok", reply)
+        self._last_cause.pop(agency, None)
+        if op.reuse_answer_s is not None:
+            ask.calls.answers.append(
+                Answer(agency, op.name, ask.request_digest, reply, datetime.now(UTC))
+            )
         return reply
+
+    def _held_back(self, ask: GatewayCall, started: float) -> CircuitOpen:
+        """The circuit refused the call: record its state beside the agency's last real
+        failure (the reason it opened), which stays the error an operator reads."""
+        breaker = self.breakers[ask.agency]
+        wait_s = seconds_until_trial(breaker)
+        state = circuit_state(breaker)
+        cause = self._last_cause.get(ask.agency)
+        ask.record(
+            started,
+            "circuit-open",
+            error=cause or f"circuit {state}",
+            circuit=state,
+            next_trial_s=round(wait_s, 1),
+        )
+        held = f"circuit {state}; next trial in {wait_s:.0f}s"
+        reason = f"{cause} ({held})" if cause else held
+        return CircuitOpen(ask.agency, ask.op.name, reason, retry_after=wait_s)

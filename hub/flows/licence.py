@@ -4,7 +4,6 @@ and the result carries one line per check."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -21,18 +20,17 @@ NEW_LICENCE_BASE = 100_000  # new licences are numbered after the legacy registe
 
 
 async def gather_licence_facts(event: CloudEvent, agencies: Agencies) -> LicenceFacts:
-    """Ask all five agencies at once; any agency that cannot answer makes the case wait."""
+    """Ask all five agencies at once (`Agencies.ask_all` says how failures decide): a refusal
+    fails the case, an agency that cannot answer now makes it wait."""
     data = event.data
     cr = {"cr_no": data["cr_no"]}
     premises = data["premises"]
-    registration, membership, labour, civil_defence, electricity = await asyncio.gather(
-        agencies.ask("moci", "commercial_registration", cr),
-        agencies.ask("occi", "chamber_membership", cr),
-        agencies.ask("labour", "labour_standing", cr),
-        agencies.ask("rop", "civil_defence_certificate", {"premises_id": premises["premises_id"]}),
-        agencies.ask(
-            "electricity", "account_standing", {"account_no": premises["electricity_account"]}
-        ),
+    registration, membership, labour, civil_defence, electricity = await agencies.ask_all(
+        ("moci", "commercial_registration", cr),
+        ("occi", "chamber_membership", cr),
+        ("labour", "labour_standing", cr),
+        ("rop", "civil_defence_certificate", {"premises_id": premises["premises_id"]}),
+        ("electricity", "account_standing", {"account_no": premises["electricity_account"]}),
     )
     return LicenceFacts(registration, membership, labour, civil_defence, electricity)
 

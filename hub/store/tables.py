@@ -282,3 +282,18 @@ class OutboxEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AgencyAnswer(Base):
+    """An agency's answer to a delivery that then ended `retrying`, kept so the retry need not
+    ask again where the operation allows reuse (`Operation.reuse_answer_s`); removed when the
+    message reaches a final state."""
+
+    __tablename__ = "agency_answers"
+
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    agency: Mapped[str] = mapped_column(String(50), primary_key=True)
+    operation: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_digest: Mapped[str] = mapped_column(String(80), primary_key=True)
+    reply: Mapped[dict[str, Any]] = mapped_column()
+    answered_at: Mapped[datetime] = mapped_column()
