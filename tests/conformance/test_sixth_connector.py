@@ -28,7 +28,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "Metadata-Version: 2.1\nName: muscat-hub-spf\nVersion: 0.1.0\n", encoding="utf-8"
     )
     (dist / "entry_points.txt").write_text(
-        "[hub.agencies.connector]\nspf = tests.conformance.sixth:connector\n", encoding="utf-8"
+        "[hub.connectors]\nspf = tests.conformance.sixth:connector\n", encoding="utf-8"
     )
     return root
 
