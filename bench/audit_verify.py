@@ -40,8 +40,8 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import services
-from hub.audit.chain import GENESIS_HASH, payload_hash
 from hub.audit.checkpoint import CheckpointSigner
+from hub.audit.entry import GENESIS_HASH, payload, payload_hash
 from hub.audit.journal import CheckpointJournal
 from hub.audit.keys import signing_key
 from hub.audit.verify import _batches, verify_chain
@@ -134,16 +134,8 @@ def build_trail(engine: Engine, settings: Settings, entries: int) -> None:
                 if seq == entries:
                     break
                 seq += 1
-                content = {
-                    "seq": seq,
-                    "recorded_at": (start + timedelta(milliseconds=seq)).isoformat(),
-                    "correlationid": correlationid,
-                    "message_id": message_id,
-                    "kind": kind,
-                    "actor": "hub",
-                    "detail": detail,
-                    "prev_hash": prev,
-                }
+                at = (start + timedelta(milliseconds=seq)).isoformat()
+                content = payload(seq, at, correlationid, message_id, kind, "hub", detail, prev)
                 prev = payload_hash(content)
                 rows.append(content | {"entry_hash": prev})
                 if seq % CHECKPOINT_EVERY == 0:
@@ -175,16 +167,9 @@ def rfc8785_walk(sessions: sessionmaker[Session], batch_size: int = 5000) -> int
             if not rows:
                 return expected - 1
             for seq, recorded_at, corr, message_id, kind, actor, detail, prev_hash, stored in rows:
-                content = {
-                    "seq": seq,
-                    "recorded_at": recorded_at,
-                    "correlationid": corr,
-                    "message_id": message_id,
-                    "kind": kind,
-                    "actor": actor,
-                    "detail": detail,
-                    "prev_hash": prev_hash,
-                }
+                content = payload(
+                    seq, recorded_at, corr, message_id, kind, actor, detail, prev_hash
+                )
                 if seq != expected or prev_hash != prev:
                     raise RuntimeError(f"trail broken at {seq}")
                 if hashlib.sha256(rfc8785.dumps(content)).hexdigest() != stored:

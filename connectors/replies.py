@@ -1,17 +1,24 @@
-"""What the REST and SOAP connector bases share about an agency's raw reply: the verdict that
-it cannot be used (transient or not, and why when the agency said: refused credentials or
-"slow down"), the Retry-After it may carry, and the hub error class each verdict becomes."""
+"""The one failure classifier of the REST and SOAP connector bases: the verdict on an agency's
+raw reply (its HTTP status: transient or not, and why when the agency said: refused
+credentials or "slow down"), the Retry-After it may carry, the hub error class each verdict
+becomes, how a failed exchange (timeout, connection, HTTP) is classed, and the health probe's
+reading of the same failures. Protocol-specific verdicts (a SOAP fault, a schema break) are
+made by each base and handed here as `ReplyRejected`."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from email.utils import parsedate_to_datetime
 from typing import Literal
+
+import httpx
 
 from hub.plugin import (
     AgencyAuthError,
     AgencyError,
     AgencyRateLimited,
+    Health,
     PermanentAgencyError,
     TransientAgencyError,
 )
@@ -89,3 +96,53 @@ def agency_error(agency: str, operation: str, rejected: ReplyRejected) -> Agency
     if rejected.refusal == "auth":
         return AgencyAuthError(agency, operation, reason, http_status=status)
     return PermanentAgencyError(agency, operation, reason)
+
+
+def judge_status(
+    status: int, headers: httpx.Headers, *, expected: int = 200, unexplained: str = ""
+) -> None:
+    """Raise `ReplyRejected` unless `status` is `expected`: refusals as `refused_by_status`,
+    any other 5xx transient (honouring Retry-After; `unexplained` says what the reply lacked),
+    anything else permanent."""
+    retry_after = retry_after_seconds(headers.get("retry-after"))
+    refused = refused_by_status(status, retry_after)
+    if refused is not None:
+        raise refused
+    if status >= 500:
+        raise ReplyRejected(f"HTTP {status}{unexplained}", transient=True, retry_after=retry_after)
+    if status != expected:
+        raise ReplyRejected(f"unexpected HTTP {status}", transient=False)
+
+
+def exchange_error(
+    agency: str, operation: str, exc: Exception, timeout_s: float
+) -> AgencyError | None:
+    """The hub's error for a rejected reply or a failed httpx exchange (transient only when
+    asking again may help); None for anything else, which the protocol's base judges."""
+    if isinstance(exc, ReplyRejected):
+        return agency_error(agency, operation, exc)
+    if isinstance(exc, httpx.TimeoutException):
+        reason = f"no answer within {timeout_s:g}s ({type(exc).__name__})"
+        return TransientAgencyError(agency, operation, reason)
+    if isinstance(exc, httpx.TransportError):
+        return TransientAgencyError(agency, operation, f"connection failed: {exc!r}")
+    if isinstance(exc, httpx.HTTPError):
+        return PermanentAgencyError(agency, operation, f"HTTP exchange failed: {exc!r}")
+    return None
+
+
+async def probe(
+    fetch: Callable[[], Awaitable[httpx.Response]], timeout_s: float, what: str, served: str
+) -> Health:
+    """Health from one side-effect-free round trip (`fetch`): reachable when it answers 200."""
+    started = time.perf_counter()
+    try:
+        response = await fetch()
+    except httpx.TimeoutException:
+        return Health(False, f"no answer within {timeout_s:g}s")
+    except httpx.HTTPError as exc:
+        return Health(False, f"unreachable: {exc!r}")
+    latency_ms = round((time.perf_counter() - started) * 1000, 2)
+    if response.status_code != 200:
+        return Health(False, f"{what} answered HTTP {response.status_code}", latency_ms)
+    return Health(True, served, latency_ms)

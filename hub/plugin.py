@@ -20,6 +20,7 @@ from hub.agencies.connector import (
     Simulator,
     stamp_correlation,
 )
+from hub.contracts.registry import schema_file_validator
 from hub.errors import (
     AgencyAuthError,
     AgencyError,
@@ -83,6 +84,7 @@ __all__ = [
     "publish_schema",
     "publish_wsdl",
     "schema_errors",
+    "schema_file_validator",
     "split_envelope",
     "stamp_correlation",
 ]

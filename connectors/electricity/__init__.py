@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from connectors.agency import AgencyConnector
 from connectors.electricity import data
 from connectors.electricity.client import ElectricityClient
 from connectors.electricity.simulator import ElectricitySimulator
-from hub.plugin import CallPolicy, Endpoint, Operation
+from hub.plugin import CallPolicy, Operation
 
 OPERATIONS: Mapping[str, Operation] = {
     "account_standing": Operation(
@@ -35,32 +36,17 @@ OPERATIONS: Mapping[str, Operation] = {
 }
 
 
-class ElectricityConnector:
-    """What the core knows of the company: its operations, call policy, client and simulator."""
+connector = AgencyConnector(
+    name="electricity",
+    title="Muscat Electricity Distribution Company",
+    # The customer system is slower than ROP's register, especially at month end when
+    # bills run; 8 s per attempt, and the company asks consumers to stay under 10 per second.
+    policy=CallPolicy(
+        timeout_s=8.0, backoff_initial_s=0.5, backoff_max_s=8.0, rate_limit_per_s=10.0
+    ),
+    declared=OPERATIONS,
+    make_client=ElectricityClient,
+    make_simulator=ElectricitySimulator,
+)
 
-    def __init__(self, policy: CallPolicy | None = None) -> None:
-        self.name = "electricity"
-        self.title = "Muscat Electricity Distribution Company"
-        # The customer system is slower than ROP's register, especially at month end when
-        # bills run; 8 s per attempt, and the company asks consumers to stay under 10 per second.
-        self.policy = policy or CallPolicy(
-            timeout_s=8.0,
-            attempts=3,
-            backoff_initial_s=0.5,
-            backoff_max_s=8.0,
-            rate_limit_per_s=10.0,
-        )
-
-    def operations(self) -> Mapping[str, Operation]:
-        return OPERATIONS
-
-    def client(self, endpoint: Endpoint) -> ElectricityClient:
-        return ElectricityClient(endpoint, self.policy)
-
-    def simulator(self, seed: int = 0) -> ElectricitySimulator:
-        return ElectricitySimulator(seed)
-
-
-connector = ElectricityConnector()
-
-__all__ = ["ElectricityClient", "ElectricityConnector", "ElectricitySimulator", "connector", "data"]
+__all__ = ["ElectricityClient", "ElectricitySimulator", "connector", "data"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from connectors.agency import AgencyConnector
 from connectors.labour.client import LabourClient
 from connectors.labour.simulator import LabourSimulator
-from hub.plugin import CallPolicy, Endpoint, Operation
+from hub.plugin import CallPolicy, Operation
 
 OPERATIONS: Mapping[str, Operation] = {
     "labour_standing": Operation(
@@ -21,32 +22,17 @@ OPERATIONS: Mapping[str, Operation] = {
 }
 
 
-class LabourConnector:
-    """What the core knows of the labour register: operations, call policy, client, simulator."""
+connector = AgencyConnector(
+    name="labour",
+    title="Labour register",
+    # The register computes standing on request and is slower than the others: 8 s per
+    # attempt, and no more than 5 requests per second.
+    policy=CallPolicy(
+        timeout_s=8.0, backoff_initial_s=0.5, backoff_max_s=8.0, rate_limit_per_s=5.0
+    ),
+    declared=OPERATIONS,
+    make_client=LabourClient,
+    make_simulator=LabourSimulator,
+)
 
-    def __init__(self, policy: CallPolicy | None = None) -> None:
-        self.name = "labour"
-        self.title = "Labour register"
-        # The register computes standing on request and is slower than the others: 8 s per
-        # attempt, and no more than 5 requests per second.
-        self.policy = policy or CallPolicy(
-            timeout_s=8.0,
-            attempts=3,
-            backoff_initial_s=0.5,
-            backoff_max_s=8.0,
-            rate_limit_per_s=5.0,
-        )
-
-    def operations(self) -> Mapping[str, Operation]:
-        return OPERATIONS
-
-    def client(self, endpoint: Endpoint) -> LabourClient:
-        return LabourClient(endpoint, self.policy)
-
-    def simulator(self, seed: int = 0) -> LabourSimulator:
-        return LabourSimulator(seed)
-
-
-connector = LabourConnector()
-
-__all__ = ["LabourClient", "LabourConnector", "LabourSimulator", "connector"]
+__all__ = ["LabourClient", "LabourSimulator", "connector"]

@@ -16,7 +16,6 @@ from hub.plugin import (
     ConfigurationError,
     Endpoint,
     Health,
-    PermanentAgencyError,
 )
 
 AGENCY = "labour"
@@ -39,9 +38,8 @@ class LabourClient:
     async def call(
         self, operation: str, request: Mapping[str, Any], ctx: CallContext
     ) -> Mapping[str, Any]:
-        """The canonical reply to `operation`, or an AgencyError saying whether to retry."""
-        if operation != "labour_standing":
-            raise PermanentAgencyError(AGENCY, operation, "no such operation")
+        """The canonical reply to `operation` (the gateway only asks declared ones), or an
+        AgencyError saying whether to retry."""
         reply = await self._api.get(
             operation,
             mapping.standing_path(request),

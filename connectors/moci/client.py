@@ -15,7 +15,6 @@ from hub.plugin import (
     ConfigurationError,
     Endpoint,
     Health,
-    PermanentAgencyError,
 )
 
 AGENCY = "moci"
@@ -47,9 +46,8 @@ class MociClient:
     async def call(
         self, operation: str, request: Mapping[str, Any], ctx: CallContext
     ) -> Mapping[str, Any]:
-        """The canonical reply to `operation`, or an AgencyError saying whether to retry."""
-        if operation != "commercial_registration":
-            raise PermanentAgencyError(AGENCY, operation, "no such operation")
+        """The canonical reply to `operation` (the gateway only asks declared ones), or an
+        AgencyError saying whether to retry."""
         reply = await self._api.get(
             operation,
             mapping.registration_path(request),

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from connectors.agency import AgencyConnector
 from connectors.occi.client import OcciClient
 from connectors.occi.simulator import OcciSimulator
-from hub.plugin import CallPolicy, Endpoint, Operation
+from hub.plugin import CallPolicy, Operation
 
 OPERATIONS: Mapping[str, Operation] = {
     "chamber_membership": Operation(
@@ -20,31 +21,14 @@ OPERATIONS: Mapping[str, Operation] = {
 }
 
 
-class OcciConnector:
-    """What the core knows of OCCI: its operations, call policy, client and simulator."""
+connector = AgencyConnector(
+    name="occi",
+    title="Oman Chamber of Commerce and Industry",
+    # The chamber's API is small and quick, and its key allows 5 requests per second.
+    policy=CallPolicy(timeout_s=4.0, rate_limit_per_s=5.0),
+    declared=OPERATIONS,
+    make_client=OcciClient,
+    make_simulator=OcciSimulator,
+)
 
-    def __init__(self, policy: CallPolicy | None = None) -> None:
-        self.name = "occi"
-        self.title = "Oman Chamber of Commerce and Industry"
-        # The chamber's API is small and quick, and its key allows 5 requests per second.
-        self.policy = policy or CallPolicy(
-            timeout_s=4.0,
-            attempts=3,
-            backoff_initial_s=0.2,
-            backoff_max_s=5.0,
-            rate_limit_per_s=5.0,
-        )
-
-    def operations(self) -> Mapping[str, Operation]:
-        return OPERATIONS
-
-    def client(self, endpoint: Endpoint) -> OcciClient:
-        return OcciClient(endpoint, self.policy)
-
-    def simulator(self, seed: int = 0) -> OcciSimulator:
-        return OcciSimulator(seed)
-
-
-connector = OcciConnector()
-
-__all__ = ["OcciClient", "OcciConnector", "OcciSimulator", "connector"]
+__all__ = ["OcciClient", "OcciSimulator", "connector"]

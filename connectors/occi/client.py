@@ -14,7 +14,6 @@ from hub.plugin import (
     ConfigurationError,
     Endpoint,
     Health,
-    PermanentAgencyError,
 )
 
 AGENCY = "occi"
@@ -38,9 +37,8 @@ class OcciClient:
     async def call(
         self, operation: str, request: Mapping[str, Any], ctx: CallContext
     ) -> Mapping[str, Any]:
-        """The canonical reply to `operation`, or an AgencyError saying whether to retry."""
-        if operation != "chamber_membership":
-            raise PermanentAgencyError(AGENCY, operation, "no such operation")
+        """The canonical reply to `operation` (the gateway only asks declared ones), or an
+        AgencyError saying whether to retry."""
         reply = await self._api.get(
             operation,
             "/v1/memberships",

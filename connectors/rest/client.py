@@ -4,22 +4,13 @@ mapping reads it. A reply that breaks the agency's schema is an error, never ret
 
 from __future__ import annotations
 
-import json
-import time
 from collections.abc import Mapping
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import httpx
-from jsonschema import Draft202012Validator, FormatChecker
 
-from connectors.replies import (
-    ReplyRejected,
-    agency_error,
-    refused_by_status,
-    retry_after_seconds,
-)
+from connectors.replies import ReplyRejected, exchange_error, judge_status, probe
 from contracts import CONTRACTS_DIR
 from hub.plugin import (
     AgencyError,
@@ -27,17 +18,9 @@ from hub.plugin import (
     Endpoint,
     Health,
     PermanentAgencyError,
-    TransientAgencyError,
+    schema_file_validator,
     stamp_correlation,
 )
-
-
-@lru_cache(maxsize=64)
-def _validator(path: Path) -> Draft202012Validator:
-    """Compiled once per schema file; validators keep no state between calls."""
-    schema = json.loads(path.read_text(encoding="utf-8"))
-    Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=FormatChecker())
 
 
 class AgencySchemas:
@@ -54,7 +37,8 @@ class AgencySchemas:
     def errors(self, name: str, body: Any) -> list[str]:
         """One line per failing field, `path: reason`; empty when the body satisfies `name`."""
         found = sorted(
-            _validator(self.path(name)).iter_errors(body), key=lambda e: list(map(str, e.path))
+            schema_file_validator(self.path(name)).iter_errors(body),
+            key=lambda e: list(map(str, e.path)),
         )
         return [f"{'.'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in found]
 
@@ -65,15 +49,7 @@ def judge(
     """The JSON body of a reply with status `expected` that satisfies `schema`; otherwise
     `ReplyRejected`, transient for 429 and 5xx (honouring Retry-After), permanent for the rest;
     refused credentials and requests to back off say so (`refusal`)."""
-    status = response.status_code
-    retry_after = retry_after_seconds(response.headers.get("retry-after"))
-    refused = refused_by_status(status, retry_after)
-    if refused is not None:
-        raise refused
-    if status >= 500:
-        raise ReplyRejected(f"HTTP {status}", transient=True, retry_after=retry_after)
-    if status != expected:
-        raise ReplyRejected(f"unexpected HTTP {status}", transient=False)
+    judge_status(response.status_code, response.headers, expected=expected)
     try:
         body = response.json()
     except ValueError as exc:
@@ -137,31 +113,20 @@ class JsonAgencyClient:
             raise self.classify(operation, exc) from exc
 
     def classify(self, operation: str, exc: Exception) -> AgencyError:
-        """The hub's error class for a failed call: transient only when asking again may help."""
-        if isinstance(exc, ReplyRejected):
-            return agency_error(self.agency, operation, exc)
-        if isinstance(exc, httpx.TimeoutException):
-            reason = f"no answer within {self.policy.timeout_s:g}s ({type(exc).__name__})"
-            return TransientAgencyError(self.agency, operation, reason)
-        if isinstance(exc, httpx.TransportError):
-            return TransientAgencyError(self.agency, operation, f"connection failed: {exc!r}")
-        return PermanentAgencyError(self.agency, operation, f"HTTP exchange failed: {exc!r}")
+        """The hub's error class for a failed call (`connectors.replies` decides)."""
+        error = exchange_error(self.agency, operation, exc, self.policy.timeout_s)
+        return error or PermanentAgencyError(self.agency, operation, f"reply unusable: {exc!r}")
 
     async def health(self) -> Health:
         """Reachable when the health resource answers 200: a real round trip, no token
         fetched and no side effect."""
-        started = time.perf_counter()
-        try:
-            response = await self.http.get(self.health_path, auth=None)
-        except httpx.TimeoutException:
-            return Health(False, f"no answer within {self.policy.timeout_s:g}s")
-        except httpx.HTTPError as exc:
-            return Health(False, f"unreachable: {exc!r}")
-        latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        if response.status_code != 200:
-            detail = f"{self.health_path} answered HTTP {response.status_code}"
-            return Health(False, detail, latency_ms)
-        return Health(True, f"{self.health_path} answered 200", latency_ms)
+        path = self.health_path
+        return await probe(
+            lambda: self.http.get(path, auth=None),
+            self.policy.timeout_s,
+            path,
+            f"{path} answered 200",
+        )
 
     async def aclose(self) -> None:
         await self.http.aclose()

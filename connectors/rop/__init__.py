@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from connectors.agency import AgencyConnector
 from connectors.rop.client import RopClient
 from connectors.rop.simulator import RopSimulator
-from hub.plugin import CallPolicy, Endpoint, Operation
+from hub.plugin import CallPolicy, Operation
 
 OPERATIONS: Mapping[str, Operation] = {
     "vehicle_inquiry": Operation(
@@ -39,32 +40,15 @@ OPERATIONS: Mapping[str, Operation] = {
 }
 
 
-class RopConnector:
-    """What the core knows of ROP: its operations, call policy, client and simulator."""
+connector = AgencyConnector(
+    name="rop",
+    title="Royal Oman Police",
+    # ROP answers in well under a second; 5 s per attempt leaves room for a slow day,
+    # and its gateway allows about 20 requests per second per consumer.
+    policy=CallPolicy(rate_limit_per_s=20.0),
+    declared=OPERATIONS,
+    make_client=RopClient,
+    make_simulator=RopSimulator,
+)
 
-    def __init__(self, policy: CallPolicy | None = None) -> None:
-        self.name = "rop"
-        self.title = "Royal Oman Police"
-        # ROP answers in well under a second; 5 s per attempt leaves room for a slow day,
-        # and its gateway allows about 20 requests per second per consumer.
-        self.policy = policy or CallPolicy(
-            timeout_s=5.0,
-            attempts=3,
-            backoff_initial_s=0.2,
-            backoff_max_s=5.0,
-            rate_limit_per_s=20.0,
-        )
-
-    def operations(self) -> Mapping[str, Operation]:
-        return OPERATIONS
-
-    def client(self, endpoint: Endpoint) -> RopClient:
-        return RopClient(endpoint, self.policy)
-
-    def simulator(self, seed: int = 0) -> RopSimulator:
-        return RopSimulator(seed)
-
-
-connector = RopConnector()
-
-__all__ = ["RopClient", "RopConnector", "RopSimulator", "connector"]
+__all__ = ["RopClient", "RopSimulator", "connector"]

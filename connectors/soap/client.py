@@ -11,7 +11,6 @@ httpx exception; refused credentials and requests to back off as their subclasse
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +20,13 @@ import httpx
 from lxml import etree
 from zeep import AsyncClient, Settings
 from zeep.exceptions import Error as ZeepError
-from zeep.exceptions import Fault, TransportError
+from zeep.exceptions import Fault
 from zeep.helpers import serialize_object
 from zeep.proxy import AsyncServiceProxy
 from zeep.transports import AsyncTransport
 from zeep.wsse.username import UsernameToken
 
-from connectors.replies import ReplyRejected, agency_error
+from connectors.replies import ReplyRejected, exchange_error, probe
 from connectors.soap.transport import CheckedTransport
 from hub.plugin import (
     AgencyError,
@@ -116,10 +115,9 @@ class SoapAgencyClient:
     async def call(
         self, operation: str, request: Mapping[str, Any], ctx: CallContext
     ) -> Mapping[str, Any]:
-        """The canonical reply to `operation`, or an AgencyError saying whether to retry."""
-        spec = self.service.operations.get(operation)
-        if spec is None:
-            raise PermanentAgencyError(self.agency, operation, "no such operation")
+        """The canonical reply to `operation`, or an AgencyError saying whether to retry.
+        The gateway only asks operations the connector declares (it refuses the others)."""
+        spec = self.service.operations[operation]
         try:
             reply = await getattr(self._service, spec.soap_name)(**spec.to_soap(request))
         except (ReplyRejected, httpx.HTTPError, ZeepError) as exc:
@@ -128,44 +126,27 @@ class SoapAgencyClient:
         return spec.to_canonical(plain or {})
 
     def _classify(self, operation: str, exc: Exception) -> AgencyError:
-        """The hub's error class for a failed call: transient only when asking again may help."""
+        """The hub's error class for a failed call: `connectors.replies` decides for replies and
+        exchanges; a SOAP fault is transient when the agency says it was its own (Server)."""
         agency = self.agency
-        if isinstance(exc, ReplyRejected):
-            return agency_error(agency, operation, exc)
-        if isinstance(exc, httpx.TimeoutException):
-            reason = f"no answer within {self.policy.timeout_s:g}s ({type(exc).__name__})"
-            return TransientAgencyError(agency, operation, reason)
-        if isinstance(exc, httpx.TransportError):
-            return TransientAgencyError(agency, operation, f"connection failed: {exc!r}")
+        error = exchange_error(agency, operation, exc, self.policy.timeout_s)
+        if error is not None:
+            return error
         if isinstance(exc, Fault):
             code = str(exc.code or "").rpartition(":")[2] or "unknown"
             reason = f"SOAP {code} fault: {exc.message}"
             if code == "Server":
                 return TransientAgencyError(agency, operation, reason)
             return PermanentAgencyError(agency, operation, reason)
-        if isinstance(exc, TransportError):
-            reason = f"HTTP {exc.status_code}: {exc.message}"
-            if exc.status_code >= 500:
-                return TransientAgencyError(agency, operation, reason)
-            return PermanentAgencyError(agency, operation, reason)
-        if isinstance(exc, httpx.HTTPError):
-            return PermanentAgencyError(agency, operation, f"HTTP exchange failed: {exc!r}")
         return PermanentAgencyError(agency, operation, f"reply unusable: {exc!r}")
 
     async def health(self) -> Health:
         """Reachable when the endpoint serves its WSDL: a real round trip, with no side effect."""
         separator = "&" if "?" in self.endpoint.url else "?"
-        started = time.perf_counter()
-        try:
-            response = await self._http.get(f"{self.endpoint.url}{separator}wsdl")
-        except httpx.TimeoutException:
-            return Health(False, f"no answer within {self.policy.timeout_s:g}s")
-        except httpx.HTTPError as exc:
-            return Health(False, f"unreachable: {exc!r}")
-        latency_ms = round((time.perf_counter() - started) * 1000, 2)
-        if response.status_code != 200:
-            return Health(False, f"WSDL request answered HTTP {response.status_code}", latency_ms)
-        return Health(True, "WSDL served", latency_ms)
+        url = f"{self.endpoint.url}{separator}wsdl"
+        return await probe(
+            lambda: self._http.get(url), self.policy.timeout_s, "WSDL request", "WSDL served"
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()

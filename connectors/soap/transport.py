@@ -10,7 +10,7 @@ from __future__ import annotations
 import httpx
 from lxml import etree
 
-from connectors.replies import ReplyRejected, refused_by_status, retry_after_seconds
+from connectors.replies import ReplyRejected, judge_status
 from hub.plugin import (
     AUTHENTICATION_FAILED,
     SOAP_ENV,
@@ -68,20 +68,11 @@ def judge_reply(
     A SOAP fault (HTTP 500) passes, so zeep raises it with its faultcode: Client or Server;
     except one refusing our credentials, which is rejected here as such (`refusal="auth"`).
     """
-    retry_after = retry_after_seconds(headers.get("retry-after"))
-    refused = refused_by_status(status, retry_after)
-    if refused is not None:
-        raise refused
     fault = _soap_fault_inside(content) if status == 500 else None
     if fault is not None:
         _pass_fault(fault)
         return
-    if status >= 500:
-        raise ReplyRejected(
-            f"HTTP {status} without a SOAP fault", transient=True, retry_after=retry_after
-        )
-    if status != 200:
-        raise ReplyRejected(f"unexpected HTTP {status}", transient=False)
+    judge_status(status, headers, unexplained=" without a SOAP fault")
     try:
         message = split_envelope(parse_xml(content))
     except XmlRejected as exc:

@@ -1,8 +1,8 @@
 """Append audit entries to one hash chain: each entry hashes its canonical form (RFC 8785)
 together with the hash of the entry before it, so an edit, insertion or deletion shows.
 
-The canonical form comes from `hub.audit.canonical.dumps`, which gives `rfc8785.dumps`'s bytes
-exactly (faster): trails written before it verify unchanged."""
+What an entry holds and how it is hashed is `hub.audit.entry`, shared with the exporter and the
+verifier; the canonical form is `hub.audit.canonical.dumps` (`rfc8785.dumps`'s bytes, faster)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,10 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from hub.audit.canonical import dumps
+from hub.audit.entry import StoredEntry, payload, payload_hash
 from hub.store.bulk import insert_rows
 from hub.store.tables import AuditEntry, AuditHead
 
-GENESIS_HASH = "0" * 64
 _ENTRIES = cast(Table, AuditEntry.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
 HUB_ACTOR = "hub"
@@ -37,27 +37,9 @@ class AuditDraft:
     recorded_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
 
-def canonical_payload(entry: AuditEntry) -> dict[str, Any]:
-    """Everything an entry's hash covers, in a form RFC 8785 serialises the same way anywhere."""
-    return {
-        "seq": entry.seq,
-        "recorded_at": entry.recorded_at,
-        "correlationid": entry.correlationid,
-        "message_id": entry.message_id,
-        "kind": entry.kind,
-        "actor": entry.actor,
-        "detail": entry.detail,
-        "prev_hash": entry.prev_hash,
-    }
-
-
-def payload_hash(payload: dict[str, Any]) -> str:
-    """The entry hash of a canonical payload; writer and verifier share this one function."""
-    return hashlib.sha256(dumps(payload)).hexdigest()
-
-
 def compute_hash(entry: AuditEntry) -> str:
-    return payload_hash(canonical_payload(entry))
+    """The hash a stored entry's content gives (its `entry_hash`, unless it was changed)."""
+    return StoredEntry.of(entry).content_hash()
 
 
 def digest(data: bytes | str | dict[str, Any] | list[Any]) -> str:
@@ -90,18 +72,18 @@ def append_entries(
     rows = []
     for draft in drafts:
         seq += 1
-        payload = {
-            "seq": seq,
-            "recorded_at": draft.recorded_at,
-            "correlationid": draft.correlationid,
-            "message_id": draft.message_id,
-            "kind": draft.kind,
-            "actor": draft.actor,
-            "detail": draft.detail,
-            "prev_hash": prev_hash,
-        }
-        prev_hash = payload_hash(payload)
-        rows.append(payload | {"entry_hash": prev_hash})
+        content = payload(
+            seq,
+            draft.recorded_at,
+            draft.correlationid,
+            draft.message_id,
+            draft.kind,
+            draft.actor,
+            draft.detail,
+            prev_hash,
+        )
+        prev_hash = payload_hash(content)
+        rows.append(content | {"entry_hash": prev_hash})
     insert_rows(session, _ENTRIES, rows)
     session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, entry_hash=prev_hash))
     if on_head is not None:

@@ -9,49 +9,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import StrEnum
-from typing import Any, NamedTuple
 
-from hub.audit.chain import payload_hash
+from hub.audit.entry import StoredEntry
 from hub.audit.findings import Problem, ProblemKind
 
 RADIUS = 8  # how far from its place an entry is looked for, and how far around a break is read
 
 
-class StoredEntry(NamedTuple):
-    """One row of `audit_entries`, in column order."""
-
-    seq: int
-    recorded_at: str
-    correlationid: str | None
-    message_id: str | None
-    kind: str
-    actor: str
-    detail: Any
-    prev_hash: str
-    entry_hash: str
-
-    def hash_as(self, seq: int) -> str:
-        """The hash this entry's content would have if it had been written at `seq`."""
-        return payload_hash(
-            {
-                "seq": seq,
-                "recorded_at": self.recorded_at,
-                "correlationid": self.correlationid,
-                "message_id": self.message_id,
-                "kind": self.kind,
-                "actor": self.actor,
-                "detail": self.detail,
-                "prev_hash": self.prev_hash,
-            }
-        )
-
-    def origin(self, radius: int = RADIUS) -> int | None:
-        """The sequence number this entry was written with (near its place), None if edited."""
-        for distance in range(radius + 1):
-            for seq in {self.seq - distance, self.seq + distance}:
-                if self.hash_as(seq) == self.entry_hash:
-                    return seq
-        return None
+def written_at(entry: StoredEntry, radius: int = RADIUS) -> int | None:
+    """The sequence number `entry` was written with (near its place), None if edited."""
+    for distance in range(radius + 1):
+        for seq in {entry.seq - distance, entry.seq + distance}:
+            if entry.hash_as(seq) == entry.entry_hash:
+                return seq
+    return None
 
 
 class Break(StrEnum):
@@ -81,7 +52,7 @@ def diagnose(window: Sequence[StoredEntry], at: int, found: Break) -> Problem:
     entry = by_seq[at]
     after = by_seq.get(at + 1)
     if found is Break.LINK:
-        if after is not None and after.origin() == at:
+        if after is not None and written_at(after) == at:
             return _inserted(at, "it does not link to the entry before")
         if at == 1:
             return Problem(at, ProblemKind.BROKEN_LINK, "the first entry does not start at genesis")
@@ -90,9 +61,9 @@ def diagnose(window: Sequence[StoredEntry], at: int, found: Break) -> Problem:
             ProblemKind.EDITED,
             f"changed and its hash recomputed: seq {at} still links to its old hash",
         )
-    origin = entry.origin()
+    origin = written_at(entry)
     if origin is None:
-        if after is not None and after.origin() == at:
+        if after is not None and written_at(after) == at:
             return _inserted(at, "its hash does not match its content")
         return Problem(
             at,
@@ -109,10 +80,10 @@ def diagnose(window: Sequence[StoredEntry], at: int, found: Break) -> Problem:
             f"the entry now at seq {at} was written as seq {origin}",
         )
     partner = by_seq.get(origin)
-    if partner is not None and partner.origin() == at:
+    if partner is not None and written_at(partner) == at:
         return Problem(at, ProblemKind.REORDERED, f"entries {at} and {origin} were swapped")
     skipped = range(at, origin)
-    if any(e.seq != at and e.origin() in skipped for e in window):
+    if any(e.seq != at and written_at(e) in skipped for e in window):
         return Problem(
             at, ProblemKind.REORDERED, f"the entry at seq {at} was written as seq {origin}"
         )

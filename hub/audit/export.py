@@ -12,23 +12,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.audit.entry import StoredEntry
 from hub.store.tables import AuditEntry
 
 BATCH_SIZE = 1000
 
 
 def entry_record(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "recorded_at": entry.recorded_at,
-        "correlationid": entry.correlationid,
-        "message_id": entry.message_id,
-        "kind": entry.kind,
-        "actor": entry.actor,
-        "detail": entry.detail,
-        "prev_hash": entry.prev_hash,
-        "entry_hash": entry.entry_hash,
-    }
+    """The export record of a stored entry (`hub.audit.entry`: what its hash covers, and it)."""
+    return StoredEntry.of(entry).record()
 
 
 def export_case(sessions: sessionmaker[Session], correlation_id: str) -> Iterator[dict[str, Any]]:

@@ -28,9 +28,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit.anchors import Anchor, Verdicts, collect_anchors
-from hub.audit.chain import GENESIS_HASH
 from hub.audit.checkpoint import Checkpoint, signature_problems
-from hub.audit.diagnosis import RADIUS, Break, StoredEntry, diagnose
+from hub.audit.diagnosis import RADIUS, Break, diagnose
+from hub.audit.entry import COLUMNS, GENESIS_HASH, StoredEntry
 from hub.audit.findings import Problem, ProblemKind, VerifyResult
 from hub.audit.journal import CheckpointJournal
 from hub.audit.keys import existing_signing_key
@@ -46,17 +46,7 @@ MAX_WORKERS = 4
 Progress = Callable[[int, int], None]  # (entries checked, entries on the chain)
 
 _T = AuditEntry.__table__.c
-_COLUMNS = (
-    _T.seq,
-    _T.recorded_at,
-    _T.correlationid,
-    _T.message_id,
-    _T.kind,
-    _T.actor,
-    _T.detail,
-    _T.prev_hash,
-    _T.entry_hash,
-)
+_COLUMNS = tuple(_T[name] for name in COLUMNS)
 
 
 @dataclass
@@ -201,10 +191,8 @@ def _batches(session: Session, batch_size: int) -> Generator[list[RawRow], None,
     mark = "%s" if postgres else "?"
     # PostgreSQL: the json column's own text (psycopg would parse it); SQLite stores text.
     detail = "detail::text" if postgres else "detail"
-    query = (
-        f"SELECT seq, recorded_at, correlationid, message_id, kind, actor, {detail},"
-        f" prev_hash, entry_hash FROM {AuditEntry.__tablename__}"
-    )
+    columns = ", ".join(detail if name == "detail" else name for name in COLUMNS)
+    query = f"SELECT {columns} FROM {AuditEntry.__tablename__}"
     first = f"{query} ORDER BY seq LIMIT {mark}"
     after = f"{query} WHERE seq > {mark} ORDER BY seq LIMIT {mark}"
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]

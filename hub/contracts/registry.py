@@ -2,12 +2,16 @@
 
 A contract file lives at `contracts/<kind>/<name>/<major>.<minor>.json` and carries the `$id`
 `urn:muscat-hub:<kind>:<name>:<major>.<minor>` and its own `examples`.
+
+`Validators` is the hub's one way to compile a JSON Schema (draft 2020-12, formats checked,
+each compiled once and kept): the registry's contracts use it, and so do schema files outside
+the registry (an agency's native replies), through `schema_file_validator` in `hub.plugin`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,6 +87,41 @@ def _field_errors(error: ValidationError) -> Iterator[FieldError]:
     yield FieldError(base or "(root)", error.message)
 
 
+class Validators:
+    """Compiled validators by key, each compiled on first use and then reused (they keep no
+    state between calls); `$ref`s resolve through `registry`."""
+
+    def __init__(self, registry: Registry[Any] | None = None) -> None:
+        self._registry: Registry[Any] = registry if registry is not None else Registry()
+        self._compiled: dict[str, Draft202012Validator] = {}
+        self._format_checker = FormatChecker()
+
+    def get(self, key: str, schema: Callable[[], Mapping[str, Any]]) -> Draft202012Validator:
+        """The validator kept under `key`, compiled from `schema()` the first time."""
+        validator = self._compiled.get(key)
+        if validator is None:
+            validator = Draft202012Validator(
+                schema(), registry=self._registry, format_checker=self._format_checker
+            )
+            self._compiled[key] = validator
+        return validator
+
+
+_SCHEMA_FILES = Validators()
+
+
+def schema_file_validator(path: Path) -> Draft202012Validator:
+    """The validator of a JSON Schema file outside the registry, compiled once per process;
+    a file that is not a valid draft 2020-12 schema raises `SchemaError` on first use."""
+
+    def read() -> Mapping[str, Any]:
+        schema: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        Draft202012Validator.check_schema(schema)
+        return schema
+
+    return _SCHEMA_FILES.get(str(path.resolve()), read)
+
+
 class ContractRegistry:
     """Every contract, indexed by id and by (kind, name); validators compiled once and reused."""
 
@@ -96,9 +135,7 @@ class ContractRegistry:
             (c.id, Resource.from_contents(c.schema, default_specification=DRAFT202012))
             for c in self._by_id.values()
         ]
-        self._registry: Registry[Any] = Registry().with_resources(resources)
-        self._validators: dict[str, Draft202012Validator] = {}
-        self._format_checker = FormatChecker()
+        self._validators = Validators(Registry().with_resources(resources))
 
     @classmethod
     def load(cls, root: Path = CONTRACTS_DIR) -> ContractRegistry:
@@ -141,15 +178,7 @@ class ContractRegistry:
         return contract
 
     def validator(self, contract_id_: str) -> Draft202012Validator:
-        validator = self._validators.get(contract_id_)
-        if validator is None:
-            validator = Draft202012Validator(
-                self.get(contract_id_).schema,
-                registry=self._registry,
-                format_checker=self._format_checker,
-            )
-            self._validators[contract_id_] = validator
-        return validator
+        return self._validators.get(contract_id_, lambda: self.get(contract_id_).schema)
 
     def errors(self, contract_id_: str, instance: Any) -> list[FieldError]:
         found = sorted(

@@ -22,7 +22,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from hub.flows.parking_rules import add_months
+from hub.flows.dates import add_months
 
 CHECKS: tuple[tuple[str, str], ...] = (
     ("commercial-registration", "moci"),

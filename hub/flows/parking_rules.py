@@ -7,11 +7,12 @@ applies, in English and Arabic, ready for the portal and the Baladiyati app.
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+
+from hub.flows.dates import add_months
 
 REASONS: dict[str, tuple[str, str]] = {
     "vehicle-not-found": (
@@ -50,13 +51,6 @@ class ParkingDecision:
     reasons: list[Reason] = field(default_factory=list)
     valid_from: date | None = None
     valid_until: date | None = None
-
-
-def add_months(start: date, months: int) -> date:
-    """The same day `months` later, clamped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
-    month_index = start.month - 1 + months
-    year, month = start.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
 
 
 def decide_parking(

@@ -91,19 +91,6 @@ class AgencyUnderTest:
 
         return asyncio.run(run())
 
-    def call_client(self, operation: str, request: Mapping[str, Any]) -> Mapping[str, Any]:
-        """The connector's client asked directly, without the gateway's checks."""
-        quick = fast(self.connector, 1)
-
-        async def run() -> Mapping[str, Any]:
-            client = quick.client(self.endpoint())
-            try:
-                return await client.call(operation, request, CallContext("c", "m"))
-            finally:
-                await client.aclose()
-
-        return asyncio.run(run())
-
     def health(self) -> Health:
         quick = fast(self.connector, 1)
 

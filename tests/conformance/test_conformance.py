@@ -187,9 +187,13 @@ def test_faults_switch_at_run_time_over_http(agency: AgencyUnderTest) -> None:
         agency.simulator.set_fault("meltdown")
 
 
-def test_the_client_refuses_an_operation_it_does_not_have(agency: AgencyUnderTest) -> None:
-    """Asked directly (past the gateway's own check), the client answers with a permanent
-    error, not a crash or a call to the agency."""
+def test_an_operation_the_connector_does_not_declare_is_refused_at_the_door(
+    agency: AgencyUnderTest,
+) -> None:
+    """The gateway is the one door to a client: an undeclared operation is a permanent error
+    there, and no attempt reaches the client or the agency (clients need no check of their
+    own, and have none)."""
     _, example = agency.first_example()
-    with pytest.raises(PermanentAgencyError):
-        agency.call_client("no_such_operation", example)
+    with pytest.raises(PermanentAgencyError, match="no such operation"):
+        agency.call("no_such_operation", example)
+    assert agency.calls.records == []

@@ -20,7 +20,7 @@ from sqlalchemy import JSON, Engine, bindparam, text
 from hub.agencies.gateway import AgencyGateway
 from hub.audit.chain import AuditDraft, append_entries
 from hub.audit.checkpoint import CheckpointSigner
-from hub.audit.diagnosis import StoredEntry
+from hub.audit.entry import StoredEntry
 from hub.audit.findings import ProblemKind, VerifyResult
 from hub.audit.journal import CheckpointJournal
 from hub.audit.keys import existing_signing_key

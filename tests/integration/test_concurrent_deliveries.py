@@ -15,7 +15,8 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.agencies.gateway import AgencyGateway
-from hub.audit.chain import GENESIS_HASH, compute_hash
+from hub.audit.chain import compute_hash
+from hub.audit.entry import GENESIS_HASH
 from hub.contracts.envelope import parse_event
 from hub.contracts.registry import ContractRegistry
 from hub.flows import default_flows

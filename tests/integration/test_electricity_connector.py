@@ -18,7 +18,6 @@ from zeep.wsse.username import UsernameToken
 from connectors import world
 from connectors.electricity import (
     ElectricityClient,
-    ElectricityConnector,
     ElectricitySimulator,
     connector,
     data,
@@ -84,7 +83,7 @@ def ask(
 
     async def run() -> Mapping[str, Any]:
         current_call.set(CTX)
-        client = ElectricityConnector(POLICY).client(Endpoint(server.url, credentials))
+        client = connector.with_policy(POLICY).client(Endpoint(server.url, credentials))
         try:
             return await client.call(operation, request, CTX)
         finally:

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Mapping
 import pytest
 from prometheus_client import REGISTRY
 
-from connectors.rop import RopConnector
+from connectors.rop import connector as rop_connector
 from connectors.rop.simulator import RopSimulator
 from hub.agencies.connector import CallContext, CallPolicy, Endpoint
 from hub.agencies.gateway import AgencyGateway, CallLog
@@ -40,7 +40,7 @@ def ask(  # type: ignore[no-untyped-def]
     credentials: Mapping[str, str] | None = None,
 ):
     sim, url = sim_url
-    connector = RopConnector(FAST)
+    connector = rop_connector.with_policy(FAST)
 
     async def go():  # type: ignore[no-untyped-def]
         client = connector.client(Endpoint(url, credentials or sim.credentials))
@@ -120,7 +120,7 @@ def test_refused_credentials_are_not_retried_and_counted_as_auth(simulator) -> N
 
 def test_circuit_opens_after_repeated_outage_and_stops_calling(simulator) -> None:  # type: ignore[no-untyped-def]
     sim, url = simulator
-    connector = RopConnector(
+    connector = rop_connector.with_policy(
         CallPolicy(
             timeout_s=1.0,
             attempts=2,
@@ -166,7 +166,7 @@ def test_circuit_opens_after_repeated_outage_and_stops_calling(simulator) -> Non
 
 def test_circuit_half_opens_and_closes_when_the_agency_returns(simulator) -> None:  # type: ignore[no-untyped-def]
     sim, url = simulator
-    connector = RopConnector(
+    connector = rop_connector.with_policy(
         CallPolicy(timeout_s=1.0, attempts=1, circuit_failures=1, circuit_reset_s=0.2)
     )
 
@@ -195,7 +195,7 @@ def test_circuit_half_opens_and_closes_when_the_agency_returns(simulator) -> Non
 
 
 def test_configured_rate_limit_replaces_the_declared_one() -> None:
-    connector = RopConnector()  # declares 20 calls/s
+    connector = rop_connector  # declares 20 calls/s
     contracts = ContractRegistry.load()
     lifted = AgencyGateway({"rop": connector}, {}, contracts, rate_limits={"rop": 0})
     tighter = AgencyGateway({"rop": connector}, {}, contracts, rate_limits={"rop": 2})

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 import hub.bus  # noqa: F401  (the embedded transport's URL alias)
-from connectors.rop import RopConnector
+from connectors.rop import connector as rop_connector
 from connectors.rop import data as rop_register
 from connectors.rop.simulator import RopSimulator
-from hub.agencies.connector import CallPolicy, Endpoint
+from hub.agencies.connector import CallPolicy, Connector, Endpoint
 from hub.agencies.gateway import AgencyGateway
 from hub.bus.topology import inbound_queue, results_queue
 from hub.cli.app import app
@@ -53,7 +53,9 @@ class OutageBench:
         self.broker_url = f"embedded+sqlite:///{data_dir / 'broker.sqlite3'}"
         # One in-process try per delivery and a circuit that never opens: the outage kills
         # messages in two deliveries, as a long outage would on the real ladder.
-        connector = RopConnector(CallPolicy(timeout_s=2.0, attempts=1, circuit_failures=10**6))
+        connector = rop_connector.with_policy(
+            CallPolicy(timeout_s=2.0, attempts=1, circuit_failures=10**6)
+        )
         contracts = ContractRegistry.load()
         self.loop = asyncio.new_event_loop()
         endpoint = Endpoint(self.server.url, self.simulator.credentials)
@@ -62,7 +64,7 @@ class OutageBench:
         self.pipeline = Pipeline(self.sessions, contracts, default_flows(), gateway, [1.0])
 
     @staticmethod
-    async def _client(connector: RopConnector, endpoint: Endpoint) -> Any:
+    async def _client(connector: Connector, endpoint: Endpoint) -> Any:
         return connector.client(endpoint)
 
     def handle(self, body: bytes, marker: ReplayMarker | None = None) -> Handled:

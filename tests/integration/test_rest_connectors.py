@@ -14,13 +14,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors import world
-from connectors.labour import LabourConnector
+from connectors.labour import connector as labour_connector
 from connectors.labour.simulator import LabourSimulator
-from connectors.moci import MociConnector
+from connectors.moci import connector as moci_connector
 from connectors.moci.auth import ClientCredentials
 from connectors.moci.client import MociClient
 from connectors.moci.simulator import MociSimulator
-from connectors.occi import OcciConnector
+from connectors.occi import connector as occi_connector
 from connectors.occi.simulator import OcciSimulator
 from connectors.replies import agency_error
 from connectors.rest.client import AgencySchemas, ReplyRejected
@@ -69,7 +69,7 @@ def ask_moci(
     url: str, credentials: Mapping[str, str], *requests: Mapping[str, Any]
 ) -> tuple[list[Mapping[str, Any]], MociClient]:
     """Several registrations through one client (closed after), and the client to inspect."""
-    client = MociConnector(POLICY).client(Endpoint(url, credentials))
+    client = moci_connector.with_policy(POLICY).client(Endpoint(url, credentials))
 
     async def work() -> list[Mapping[str, Any]]:
         try:
@@ -92,7 +92,7 @@ def test_moci_fetches_a_new_token_once_after_a_401(
     moci: tuple[MociSimulator, LoopbackServer],
 ) -> None:
     sim, server = moci
-    client = MociConnector(POLICY).client(Endpoint(server.url, sim.credentials))
+    client = moci_connector.with_policy(POLICY).client(Endpoint(server.url, sim.credentials))
 
     async def work() -> Mapping[str, Any]:
         try:
@@ -171,7 +171,7 @@ def test_moci_rate_limited_at_the_token_endpoint_or_the_api(
 ) -> None:
     """Both halves of the OAuth exchange say "slow down" the same way."""
     sim, server = moci
-    client = MociConnector(POLICY).client(Endpoint(server.url, sim.credentials))
+    client = moci_connector.with_policy(POLICY).client(Endpoint(server.url, sim.credentials))
     caught: list[AgencyRateLimited] = []
 
     async def work() -> None:
@@ -219,7 +219,7 @@ def test_moci_token_reply_is_checked_against_its_schema() -> None:
 
 def test_missing_credentials_are_a_configuration_error() -> None:
     endpoint = Endpoint("http://127.0.0.1:9", {})
-    for connector in (MociConnector(), OcciConnector(), LabourConnector()):
+    for connector in (moci_connector, occi_connector, labour_connector):
         with pytest.raises(ConfigurationError, match="credential"):
             connector.client(endpoint)
 
@@ -228,7 +228,9 @@ def test_a_404_that_is_not_the_agencys_answer_is_permanent(
     occi: tuple[OcciSimulator, LoopbackServer],
 ) -> None:
     sim, server = occi
-    client = OcciConnector(POLICY).client(Endpoint(f"{server.url}/wrong-prefix", sim.credentials))
+    client = occi_connector.with_policy(POLICY).client(
+        Endpoint(f"{server.url}/wrong-prefix", sim.credentials)
+    )
 
     async def work() -> Mapping[str, Any]:
         try:
@@ -241,7 +243,7 @@ def test_a_404_that_is_not_the_agencys_answer_is_permanent(
 
 
 def occi_membership(server: LoopbackServer, sim: OcciSimulator, cr_no: str) -> Mapping[str, Any]:
-    client = OcciConnector(POLICY).client(Endpoint(server.url, sim.credentials))
+    client = occi_connector.with_policy(POLICY).client(Endpoint(server.url, sim.credentials))
 
     async def work() -> Mapping[str, Any]:
         try:
@@ -270,7 +272,7 @@ def test_labour_reports_a_withheld_clearance_with_its_reason(
 ) -> None:
     sim, server = labour
     withheld = world.with_weakness("no-clearance")
-    client = LabourConnector(POLICY).client(Endpoint(server.url, sim.credentials))
+    client = labour_connector.with_policy(POLICY).client(Endpoint(server.url, sim.credentials))
 
     async def work() -> list[Mapping[str, Any]]:
         try:
@@ -295,7 +297,9 @@ def test_the_three_agencies_agree_on_an_establishment(
 ) -> None:
     [registration], _ = ask_moci(moci[1].url, moci[0].credentials, EXAMPLE)
     membership = occi_membership(occi[1], occi[0], world.EXAMPLE_CR)
-    client = LabourConnector(POLICY).client(Endpoint(labour[1].url, labour[0].credentials))
+    client = labour_connector.with_policy(POLICY).client(
+        Endpoint(labour[1].url, labour[0].credentials)
+    )
 
     async def work() -> Mapping[str, Any]:
         try:
@@ -325,9 +329,9 @@ def rest_agency(
     """Each REST agency with its own way to authenticate (OAuth 2.0, API key, HTTP Basic):
     its connector, simulator, server and operation; the fault is cleared afterwards."""
     agencies: dict[str, RestAgency] = {
-        "moci": (MociConnector(POLICY), *moci, "commercial_registration"),
-        "occi": (OcciConnector(POLICY), *occi, "chamber_membership"),
-        "labour": (LabourConnector(POLICY), *labour, "labour_standing"),
+        "moci": (moci_connector.with_policy(POLICY), *moci, "commercial_registration"),
+        "occi": (occi_connector.with_policy(POLICY), *occi, "chamber_membership"),
+        "labour": (labour_connector.with_policy(POLICY), *labour, "labour_standing"),
     }
     agency = agencies[request.param]
     try:
@@ -392,7 +396,7 @@ def test_a_403_is_refused_credentials_and_a_400_is_not(status: int, auth: bool) 
 
     app = Starlette(routes=[Route("/{path:path}", answer)])
     with LoopbackServer(app) as server:
-        client = OcciConnector(POLICY).client(Endpoint(server.url, {"api_key": "k"}))
+        client = occi_connector.with_policy(POLICY).client(Endpoint(server.url, {"api_key": "k"}))
 
         async def work() -> Mapping[str, Any]:
             try:

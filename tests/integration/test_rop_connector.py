@@ -19,10 +19,10 @@ from starlette.routing import Route
 from zeep.wsse.username import UsernameToken
 
 from connectors import world
-from connectors.replies import ReplyRejected
-from connectors.rop import RopClient, RopConnector, RopSimulator, connector, data, violations
+from connectors.replies import ReplyRejected, retry_after_seconds
+from connectors.rop import RopClient, RopSimulator, connector, data, violations
 from connectors.rop.contract import rop_schema
-from connectors.soap.transport import judge_reply, retry_after_seconds
+from connectors.soap.transport import judge_reply
 from hub.agencies.connector import CallContext, CallPolicy, Connector, Endpoint, Health
 from hub.contracts.registry import ContractRegistry
 from hub.errors import (
@@ -68,7 +68,7 @@ def ask(
     """One call (a vehicle inquiry unless told) through a fresh RopClient, closed afterwards."""
 
     async def run() -> Mapping[str, Any]:
-        client = RopConnector(POLICY).client(Endpoint(server.url, credentials))
+        client = connector.with_policy(POLICY).client(Endpoint(server.url, credentials))
         try:
             return await client.call(operation, request, CTX)
         finally:

@@ -3,8 +3,8 @@ attacker with write access would: edit, delete, insert, reorder, with and withou
 
 from __future__ import annotations
 
-from hub.audit.chain import GENESIS_HASH
-from hub.audit.diagnosis import Break, StoredEntry, diagnose
+from hub.audit.diagnosis import Break, diagnose
+from hub.audit.entry import GENESIS_HASH, StoredEntry
 from hub.audit.findings import ProblemKind
 
 

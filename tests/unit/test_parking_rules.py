@@ -1,6 +1,7 @@
 from datetime import date
 
-from hub.flows.parking_rules import add_months, decide_parking
+from hub.flows.dates import add_months
+from hub.flows.parking_rules import decide_parking
 
 TODAY = date(2026, 11, 29)
 VEHICLE = {

@@ -17,7 +17,8 @@ from connectors.moci import mapping as moci_mapping
 from connectors.moci.simulator import MociSimulator, registration_body
 from connectors.occi import mapping as occi_mapping
 from connectors.occi.simulator import OcciSimulator, membership_body
-from connectors.rest.client import AgencySchemas, retry_after_seconds
+from connectors.replies import retry_after_seconds
+from connectors.rest.client import AgencySchemas
 from connectors.rest.simulator import RestAgencySimulator
 from hub.contracts.registry import ContractRegistry
 

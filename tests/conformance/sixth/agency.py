@@ -14,7 +14,7 @@ from starlette.routing import Route
 from connectors import world
 from connectors.rest.client import AgencySchemas, JsonAgencyClient
 from connectors.rest.simulator import AgencyReply, RestAgencySimulator
-from hub.plugin import CallContext, CallPolicy, Endpoint, Health, PermanentAgencyError
+from hub.plugin import CallContext, CallPolicy, Endpoint, Health
 
 OVERDUE = ("Social insurance contributions overdue", "اشتراكات التأمينات الاجتماعية متأخرة")
 
@@ -46,8 +46,6 @@ class SpfClient:
     async def call(
         self, operation: str, request: Mapping[str, Any], ctx: CallContext
     ) -> Mapping[str, Any]:
-        if operation != "labour_standing":
-            raise PermanentAgencyError("spf", operation, "no such operation")
         path = f"/spf/v1/employers/{quote(request['cr_no'], safe='')}/insured-summary"
         reply = await self._api.get(
             operation, path, schema="insured-summary", not_found_schema="not-found"
