@@ -19,15 +19,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connectors import world
-from connectors.electricity import ElectricityConnector
+from connectors.electricity import connector as electricity_connector
 from connectors.electricity.simulator import ElectricitySimulator
-from connectors.labour import LabourConnector
+from connectors.labour import connector as labour_connector
 from connectors.labour.simulator import LabourSimulator
-from connectors.moci import MociConnector
+from connectors.moci import connector as moci_connector
 from connectors.moci.simulator import MociSimulator
-from connectors.occi import OcciConnector
+from connectors.occi import connector as occi_connector
 from connectors.occi.simulator import OcciSimulator
-from connectors.rop import RopConnector
+from connectors.rop import connector as rop_connector
 from connectors.rop.simulator import RopSimulator
 from hub.agencies.connector import CallPolicy, Connector, Endpoint, Simulator
 from hub.agencies.gateway import AgencyGateway
@@ -111,11 +111,11 @@ def sessions(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[session
 
 def connectors(policy: CallPolicy) -> dict[str, Connector]:
     return {
-        "moci": MociConnector(policy),
-        "occi": OcciConnector(policy),
-        "labour": LabourConnector(policy),
-        "rop": RopConnector(policy),
-        "electricity": ElectricityConnector(policy),
+        "moci": moci_connector.with_policy(policy),
+        "occi": occi_connector.with_policy(policy),
+        "labour": labour_connector.with_policy(policy),
+        "rop": rop_connector.with_policy(policy),
+        "electricity": electricity_connector.with_policy(policy),
     }
 
 
