@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -17,6 +20,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -48,6 +52,23 @@ AGENCY_CALLS = Histogram(
 )
 RETRIES = Counter(
     "hub_retries_scheduled_total", "Ladder redeliveries scheduled, by agency.", ["agency"]
+)
+
+RECONNECTIONS = Counter(
+    "hub_reconnections_total",
+    "Connections opened again after one was lost, by kind (consumer, publisher, store).",
+    ["kind"],
+)
+CONNECTION_UP = Gauge(
+    "hub_connection_up",
+    "1 while this process's connection of that kind works, 0 while it is lost or blocked.",
+    ["kind"],
+    multiprocess_mode="livemin",
+)
+LAST_CONFIRM = Gauge(
+    "hub_last_confirmed_publish_timestamp_seconds",
+    "Unix time of the last publish the broker confirmed (time() minus it: seconds since).",
+    multiprocess_mode="max",
 )
 
 _message_children: dict[tuple[str, str], Counter] = {}
@@ -128,6 +149,51 @@ def observe_agency_call(
     if child is None:
         child = _call_children.setdefault(key, AGENCY_CALLS.labels(*key))
     child.observe(seconds)
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """What this process last saw of one of its connections."""
+
+    up: bool
+    since: float  # time.monotonic() of the change
+    reason: str = ""
+
+
+_links: dict[str, LinkState] = {}
+_links_lock = threading.Lock()
+
+
+def link_up(kind: str) -> None:
+    """A connection of `kind` (consumer, publisher, store) works (again)."""
+    with _links_lock:
+        if kind in _links and _links[kind].up:
+            return
+        _links[kind] = LinkState(True, time.monotonic())
+    CONNECTION_UP.labels(kind).set(1)
+
+
+def link_down(kind: str, reason: str) -> None:
+    """A connection of `kind` was lost (or is blocked); `reason` is a short class name."""
+    with _links_lock:
+        if kind in _links and not _links[kind].up:
+            return
+        _links[kind] = LinkState(False, time.monotonic(), reason)
+    CONNECTION_UP.labels(kind).set(0)
+
+
+def links() -> dict[str, LinkState]:
+    """This process's connections as last seen, for /readyz."""
+    with _links_lock:
+        return dict(_links)
+
+
+def count_reconnection(kind: str) -> None:
+    RECONNECTIONS.labels(kind).inc()
+
+
+def published_confirmed() -> None:
+    LAST_CONFIRM.set(time.time())
 
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own switch, read at import

@@ -90,7 +90,11 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     """Build the hub from settings; agencies without a URL get their simulator when allowed."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The worker's store threads (one per delivery in flight, two more), the API's and a spare.
-    engine = make_engine(settings.resolved_database_url, pool_size=settings.prefetch + 4)
+    engine = make_engine(
+        settings.resolved_database_url,
+        pool_size=settings.prefetch + 4,
+        timeout_s=settings.store_timeout_s,
+    )
     if migrate:
         upgrade(engine)
     contracts = ContractRegistry.load()

@@ -21,7 +21,12 @@ class WorkerThread:
     def __init__(self, runtime: HubRuntime) -> None:
         self._stop = threading.Event()
         self._broker_url = runtime.broker_url
-        self.publisher = Publisher(runtime.broker_url)
+        settings = runtime.settings
+        self.publisher = Publisher(
+            runtime.broker_url,
+            heartbeat_s=settings.broker_heartbeat_s,
+            confirm_timeout_s=settings.broker_confirm_timeout_s,
+        )
         relay = OutboxRelay(runtime.sessions, self.publisher)
         self.worker = Worker(
             runtime.broker_url,
@@ -32,6 +37,7 @@ class WorkerThread:
             prefetch=runtime.settings.prefetch,
             transport_options=runtime.settings.broker_transport_options,
             stop=self._stop,
+            heartbeat_s=settings.broker_heartbeat_s,
         )
         self._thread = threading.Thread(target=self.worker.run, name="hub-worker", daemon=True)
         # One store thread per delivery in flight, and two for the relay and redelivery.
