@@ -131,8 +131,10 @@ class Worker(ConsumerMixin):
     @contextmanager
     def establish_connection(self) -> Iterator[Connection]:
         """A fresh connection, tried with capped, jittered backoff until it opens or the
-        worker stops; one warning per failed attempt, no traceback."""
-        with self.create_connection() as conn:
+        worker stops; one warning per failed attempt, no traceback. A connection that failed
+        is dropped without a close handshake: on a silent one that would wait for ever."""
+        conn = self.create_connection()
+        try:
             retrying = Retrying(
                 retry=retry_if_exception_type(Exception),
                 wait=wait_random_exponential(multiplier=0.5, max=RECONNECT_MAX_WAIT_S),
@@ -143,6 +145,10 @@ class Worker(ConsumerMixin):
             )
             retrying(conn.ensure_connection, max_retries=0, timeout=CONNECT_TIMEOUT_S)
             yield conn
+        except BaseException:
+            conn.collect()
+            raise
+        conn.release()
 
     def _pause(self, seconds: float) -> None:
         self._stop.wait(seconds)  # a stop ends the wait at once
