@@ -160,32 +160,47 @@ class LinkState:
     reason: str = ""
 
 
-_links: dict[str, LinkState] = {}
+_links: dict[tuple[str, int], LinkState] = {}
 _links_lock = threading.Lock()
 
 
-def link_up(kind: str) -> None:
-    """A connection of `kind` (consumer, publisher, store) works (again)."""
-    with _links_lock:
-        if kind in _links and _links[kind].up:
-            return
-        _links[kind] = LinkState(True, time.monotonic())
-    CONNECTION_UP.labels(kind).set(1)
+def link_up(kind: str, owner: object = None) -> None:
+    """A connection of `kind` (consumer, publisher, store, broker) held by `owner` works."""
+    _set_link(kind, owner, True, "")
 
 
-def link_down(kind: str, reason: str) -> None:
-    """A connection of `kind` was lost (or is blocked); `reason` is a short class name."""
+def link_down(kind: str, reason: str, owner: object = None) -> None:
+    """`owner`'s connection of `kind` was lost (or is blocked); `reason`: a short class name."""
+    _set_link(kind, owner, False, reason)
+
+
+def forget_link(kind: str, owner: object = None) -> None:
+    """`owner` is closed: its connection no longer says anything about this process."""
     with _links_lock:
-        if kind in _links and not _links[kind].up:
+        _links.pop((kind, id(owner)), None)
+        up = all(state.up for (k, _), state in _links.items() if k == kind)
+    CONNECTION_UP.labels(kind).set(1 if up else 0)
+
+
+def _set_link(kind: str, owner: object, up: bool, reason: str) -> None:
+    key = (kind, id(owner))
+    with _links_lock:
+        if key in _links and _links[key].up == up:
             return
-        _links[kind] = LinkState(False, time.monotonic(), reason)
-    CONNECTION_UP.labels(kind).set(0)
+        _links[key] = LinkState(up, time.monotonic(), reason)
+        all_up = all(state.up for (k, _), state in _links.items() if k == kind)
+    CONNECTION_UP.labels(kind).set(1 if all_up else 0)
 
 
 def links() -> dict[str, LinkState]:
-    """This process's connections as last seen, for /readyz."""
+    """This process's connections as last seen, by kind (a kind is down if any holder's
+    connection of it is), for /readyz."""
     with _links_lock:
-        return dict(_links)
+        by_kind: dict[str, LinkState] = {}
+        for (kind, _), state in _links.items():
+            if kind not in by_kind or (by_kind[kind].up and not state.up):
+                by_kind[kind] = state
+        return by_kind
 
 
 def count_reconnection(kind: str) -> None:

@@ -20,7 +20,13 @@ from kombu.messaging import Producer
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_random_exponential
 
 from hub.bus.topology import CONTENT_TYPE, IN_EXCHANGE, OUT_EXCHANGE, is_amqp
-from hub.metrics import count_reconnection, link_down, link_up, published_confirmed
+from hub.metrics import (
+    count_reconnection,
+    forget_link,
+    link_down,
+    link_up,
+    published_confirmed,
+)
 
 log = structlog.get_logger("hub.publisher")
 
@@ -100,7 +106,7 @@ class Publisher:
                 if self._connects > 1:
                     count_reconnection(self._kind)
                     log.info("broker.reconnected", connection=self._kind)
-                link_up(self._kind)
+                link_up(self._kind, self)
                 self._start_keeper()
             return self._producer
 
@@ -110,7 +116,7 @@ class Publisher:
             connection, self._connection, self._producer = self._connection, None, None
             self.blocked = False
         if connection is not None:
-            link_down(self._kind, type(reason).__name__)
+            link_down(self._kind, type(reason).__name__, self)
             log.warning("broker.connection_lost", connection=self._kind, error=_describe(reason))
             _forget(connection)
 
@@ -212,16 +218,17 @@ class Publisher:
 
     def _on_blocked(self, reason: str) -> None:
         self.blocked = True
-        link_down(self._kind, "blocked")
+        link_down(self._kind, "blocked", self)
         log.warning("broker.blocked", connection=self._kind, reason=reason)
 
     def _on_unblocked(self) -> None:
         self.blocked = False
-        link_up(self._kind)
+        link_up(self._kind, self)
         log.info("broker.unblocked", connection=self._kind)
 
     def close(self) -> None:
         self._closed.set()
+        forget_link(self._kind, self)
         with self._lock:
             connection, self._connection, self._producer = self._connection, None, None
         if connection is not None:

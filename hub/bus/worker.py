@@ -34,7 +34,7 @@ from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import inbound_queue, is_amqp
 from hub.messages.marker import ReplayMarker
 from hub.messages.outcome import Handled, Outcome
-from hub.metrics import count_reconnection, link_down, link_up
+from hub.metrics import count_reconnection, forget_link, link_down, link_up
 from hub.pipeline import Pipeline
 
 log = structlog.get_logger("hub.worker")
@@ -123,10 +123,11 @@ class Worker(ConsumerMixin):
                     for _ in self.consume(limit=None, **kwargs):
                         pass
                 except errors as exc:
-                    link_down("consumer", type(exc).__name__)
+                    link_down("consumer", type(exc).__name__, self)
                     log.warning("broker.connection_lost", connection="consumer", error=_say(exc))
         finally:
             self._relay.stop()
+            forget_link("consumer", self)
 
     @contextmanager
     def establish_connection(self) -> Iterator[Connection]:
@@ -140,7 +141,7 @@ class Worker(ConsumerMixin):
                 wait=wait_random_exponential(multiplier=0.5, max=RECONNECT_MAX_WAIT_S),
                 stop=lambda _state: self.should_stop,
                 sleep=self._pause,
-                before_sleep=_log_connect_retry,
+                before_sleep=self._log_connect_retry,
                 reraise=True,
             )
             retrying(conn.ensure_connection, max_retries=0, timeout=CONNECT_TIMEOUT_S)
@@ -150,6 +151,18 @@ class Worker(ConsumerMixin):
             raise
         conn.release()
 
+    def _log_connect_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        wait_s = state.next_action.sleep if state.next_action is not None else 0.0
+        log.warning(
+            "broker.unreachable",
+            connection="consumer",
+            attempt=state.attempt_number,
+            retry_in_s=round(wait_s, 1),
+            error=_say(exc) if exc is not None else "",
+        )
+        link_down("consumer", type(exc).__name__ if exc is not None else "unreachable", self)
+
     def _pause(self, seconds: float) -> None:
         self._stop.wait(seconds)  # a stop ends the wait at once
 
@@ -158,7 +171,7 @@ class Worker(ConsumerMixin):
         if self._connects > 1:
             count_reconnection("consumer")
             log.info("broker.reconnected", connection="consumer")
-        link_up("consumer")
+        link_up("consumer", self)
 
     def _beat(self, conn: Connection) -> None:
         """Send our heartbeat and check the broker's, whatever the loop is doing; a silent
@@ -261,19 +274,6 @@ class Worker(ConsumerMixin):
 
 def _say(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:200]
-
-
-def _log_connect_retry(state: RetryCallState) -> None:
-    exc = state.outcome.exception() if state.outcome is not None else None
-    wait_s = state.next_action.sleep if state.next_action is not None else 0.0
-    log.warning(
-        "broker.unreachable",
-        connection="consumer",
-        attempt=state.attempt_number,
-        retry_in_s=round(wait_s, 1),
-        error=_say(exc) if exc is not None else "",
-    )
-    link_down("consumer", type(exc).__name__ if exc is not None else "unreachable")
 
 
 def _outcome(message: KombuMessage, done: Future[Handled]) -> _Finished:

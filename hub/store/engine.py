@@ -104,7 +104,7 @@ def _watch_connections(engine: Engine, timeout_s: float) -> None:
             opened["lost"] = False
             count_reconnection("store")
             log.info("store.reconnected")
-        link_up("store")
+        link_up("store", engine)
 
     @event.listens_for(engine, "invalidate")
     def _lost(_dbapi_conn: Any, _record: Any, exc: BaseException | None) -> None:
@@ -113,7 +113,7 @@ def _watch_connections(engine: Engine, timeout_s: float) -> None:
         if not opened["lost"]:
             log.warning("store.connection_lost", error=f"{type(exc).__name__}: {exc}"[:200])
         opened["lost"] = True
-        link_down("store", type(exc).__name__)
+        link_down("store", type(exc).__name__, engine)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -7,6 +7,8 @@ The municipal backend talks to RabbitMQ directly; only the hub's connections cro
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from kombu.connection import Connection
 from sqlalchemy import func, select
@@ -104,23 +107,65 @@ def assert_exactly_once(
         engine.dispose()
 
 
-def run_through_fault(
-    network: Network, tmp_path: Path, tag: str, fault: Callable[[], None]
-) -> None:
-    """A batch; once some results are out, `fault()` (returns when the network is healed);
-    then every case must be answered exactly once within a bounded wait."""
-    backend = MunicipalBackend(network.rabbitmq_url)
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def readyz(url: str) -> tuple[int, dict[str, Any]]:
     try:
-        with HubProcess(network.env, tmp_path / "hub.log"):
+        answer = httpx.get(f"{url}/readyz", timeout=10)
+    except httpx.HTTPError:
+        return 0, {}
+    return answer.status_code, answer.json()
+
+
+def wait_readyz(url: str, status: int, timeout_s: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    seen: tuple[int, dict[str, Any]] = (0, {})
+    while time.monotonic() < deadline:
+        seen = readyz(url)
+        if seen[0] == status:
+            return seen[1]
+        time.sleep(0.5)
+    raise AssertionError(f"/readyz never answered {status}; last {seen}")
+
+
+def run_through_fault(
+    network: Network,
+    tmp_path: Path,
+    tag: str,
+    fault: Callable[[], None],
+    during: Callable[[str], None] | None = None,
+) -> str:
+    """A batch; once some results are out, `fault()` (returns when the network is healed;
+    `during(url)` runs meanwhile, given the endpoints' address); then every case must be
+    answered exactly once within a bounded wait. Returns the hub's log."""
+    backend = MunicipalBackend(network.rabbitmq_url)
+    log_path = tmp_path / "hub.log"
+    try:
+        port = free_port()
+        env = network.env | {"HUB_HTTP_PORT": str(port)}
+        with HubProcess(env, log_path):
             sent = send_batch(backend, tag)
             results = backend.take_at_least(10, timeout_s=30)
-            fault()
+            if during is None:
+                fault()
+            else:
+                worker = threading.Thread(target=fault)
+                worker.start()
+                try:
+                    during(f"http://127.0.0.1:{port}")
+                finally:
+                    worker.join(120)
             missing = sent - {r["causationid"] for r in results}
             results += backend.results_for(missing, timeout_s=40)
             results += backend.results(expected=0)
     finally:
         backend.close()
     assert_exactly_once(sent, results, network.postgres_url)
+    return log_path.read_text()
 
 
 def cut(proxy: FaultProxy, seconds: float) -> Callable[[], None]:
@@ -131,9 +176,29 @@ def cut(proxy: FaultProxy, seconds: float) -> Callable[[], None]:
     return fault
 
 
-@pytest.mark.parametrize("seconds", [3, 12], ids=["inside-retry-budget", "beyond-retry-budget"])
-def test_broker_connections_cut_mid_batch(network: Network, tmp_path: Path, seconds: int) -> None:
-    run_through_fault(network, tmp_path, f"CUT{seconds}", cut(network.broker, seconds))
+def test_broker_connections_cut_inside_the_retry_budget(network: Network, tmp_path: Path) -> None:
+    run_through_fault(network, tmp_path, "CUT3", cut(network.broker, 3))
+
+
+def test_broker_connections_cut_beyond_the_retry_budget_and_readyz_says_so(
+    network: Network, tmp_path: Path
+) -> None:
+    seen: dict[str, dict[str, Any]] = {}
+
+    def watch(url: str) -> None:
+        seen["lost"] = wait_readyz(url, 503, timeout_s=10)
+        seen["back"] = wait_readyz(url, 200, timeout_s=40)
+        seen["metrics"] = {"text": httpx.get(f"{url}/metrics", timeout=10).text}
+
+    log = run_through_fault(network, tmp_path, "CUT12", cut(network.broker, 12), during=watch)
+    assert seen["lost"]["checks"]["broker"] == "down"
+    assert {"consumer", "publisher"} & set(seen["lost"]["checks"].get("connections", {}))
+    assert "connections" not in seen["back"]["checks"]
+    metrics = seen["metrics"]["text"]
+    assert 'hub_reconnections_total{kind="consumer"}' in metrics
+    assert "hub_outbox_backlog" in metrics
+    assert "hub_last_confirmed_publish_timestamp_seconds" in metrics
+    assert "outbox.sweep_failed" not in log  # once per state change, not a traceback a sweep
 
 
 def silence(proxy: FaultProxy, seconds: float) -> Callable[[], None]:
@@ -151,3 +216,37 @@ def silence(proxy: FaultProxy, seconds: float) -> Callable[[], None]:
 def test_connections_gone_silent_mid_batch(network: Network, tmp_path: Path, link: str) -> None:
     proxy = network.broker if link == "broker" else network.store
     run_through_fault(network, tmp_path, f"SIL{link[0].upper()}", silence(proxy, 8))
+
+
+@pytest.mark.parametrize("link", ["broker", "store"])
+def test_started_while_a_link_is_down_waits_then_serves(
+    network: Network, tmp_path: Path, link: str
+) -> None:
+    """`hub serve` started during an outage waits (one line per attempt, no traceback);
+    while the broker is away /readyz answers 503 naming it; then it serves on its own."""
+    proxy = network.broker if link == "broker" else network.store
+    port = free_port()
+    env = network.env | {"HUB_HTTP_PORT": str(port)}
+    log_path = tmp_path / "hub.log"
+    backend = MunicipalBackend(network.rabbitmq_url)
+    hub = HubProcess(env, log_path)
+    proxy.cut(8)
+    starting = threading.Thread(target=hub.start, kwargs={"timeout_s": 45})
+    starting.start()
+    try:
+        if link == "broker":
+            waiting = wait_readyz(f"http://127.0.0.1:{port}", 503, timeout_s=20)
+            assert waiting["checks"]["broker"] == "down"
+            assert "broker" in waiting["checks"]["connections"]
+        starting.join(60)
+        wait_readyz(f"http://127.0.0.1:{port}", 200, timeout_s=20)
+        sent = send_batch(backend, f"START{link[0].upper()}", count=20)
+        results = backend.results(expected=20, timeout_s=40)
+    finally:
+        hub.stop()
+        backend.close()
+    assert_exactly_once(sent, results, network.postgres_url, count=20)
+    log = log_path.read_text()
+    waits = [line for line in log.splitlines() if '"startup.waiting"' in line]
+    assert waits and all(f'"waiting_for": "{link}"' in line for line in waits)
+    assert "Traceback" not in log
