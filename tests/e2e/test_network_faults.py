@@ -7,7 +7,9 @@ The municipal backend talks to RabbitMQ directly; only the hub's connections cro
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -19,12 +21,13 @@ from typing import Any
 import httpx
 import pytest
 from kombu.connection import Connection
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from connectors.rop import data as rop_register
 from hub.bus.topology import INBOUND_QUEUE_NAME
 from hub.store.engine import make_engine
 from hub.store.tables import ParkingPermit
+from tests.conftest import unavailable
 from tests.e2e.harness import HubProcess, MunicipalBackend, hub_env
 from tests.faultproxy import FaultProxy
 
@@ -138,6 +141,7 @@ def run_through_fault(
     tag: str,
     fault: Callable[[], None],
     during: Callable[[str], None] | None = None,
+    reopen_backend: bool = False,
 ) -> str:
     """A batch; once some results are out, `fault()` (returns when the network is healed;
     `during(url)` runs meanwhile, given the endpoints' address); then every case must be
@@ -159,6 +163,9 @@ def run_through_fault(
                     during(f"http://127.0.0.1:{port}")
                 finally:
                     worker.join(120)
+            if reopen_backend:  # the fault cut the backend's connection too; its queue stays
+                backend.abandon()
+                backend = MunicipalBackend(network.rabbitmq_url, backend.queue_name)
             missing = sent - {r["causationid"] for r in results}
             results += backend.results_for(missing, timeout_s=40)
             results += backend.results(expected=0)
@@ -250,3 +257,64 @@ def test_started_while_a_link_is_down_waits_then_serves(
     waits = [line for line in log.splitlines() if '"startup.waiting"' in line]
     assert waits and all(f'"waiting_for": "{link}"' in line for line in waits)
     assert "Traceback" not in log
+
+
+def test_rabbitmq_closes_every_connection_of_the_vhost(network: Network, tmp_path: Path) -> None:
+    ctl = shutil.which("rabbitmqctl")
+    vhost = network.rabbitmq_url.rsplit("/", 1)[1]
+    if ctl is None or not vhost:
+        unavailable("rabbitmqctl and a vhost of the test's own are needed")
+
+    def close_all() -> None:
+        subprocess.run(
+            [ctl, "close_all_connections", "-p", vhost, "network fault test"],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+
+    run_through_fault(network, tmp_path, "RMQCLOSE", close_all, reopen_backend=True)
+
+
+def test_postgres_terminates_every_backend_of_the_database(
+    network: Network, tmp_path: Path
+) -> None:
+    database = network.postgres_url.rsplit("/", 1)[1]
+
+    def terminate_all() -> None:
+        engine = make_engine(network.postgres_url)
+        try:
+            with engine.connect() as conn:
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = :db AND pid <> pg_backend_pid()"
+                    ),
+                    {"db": database},
+                )
+        finally:
+            engine.dispose()
+
+    run_through_fault(network, tmp_path, "PGTERM", terminate_all)
+
+
+def test_slow_broker_and_store_links_mid_batch(network: Network, tmp_path: Path) -> None:
+    def slow_both() -> None:
+        network.broker.slow(0.05)
+        network.store.slow(0.02)
+        time.sleep(6)
+        network.broker.pass_through()
+        network.store.pass_through()
+
+    run_through_fault(network, tmp_path, "SLOW", slow_both)
+
+
+@pytest.mark.parametrize("link", ["broker", "store"])
+def test_reset_in_the_middle_of_a_frame(network: Network, tmp_path: Path, link: str) -> None:
+    proxy = network.broker if link == "broker" else network.store
+
+    def reset() -> None:
+        proxy.reset_after(37)  # a few bytes into whatever is on the wire next
+        time.sleep(2)
+
+    run_through_fault(network, tmp_path, f"RST{link[0].upper()}", reset)
