@@ -106,6 +106,21 @@ class Settings(BaseSettings):
         None, description="Append-only JSON-lines copy of checkpoints; default under data_dir."
     )
 
+    # Network faults (docs/OPERATIONS.md, "Network faults"): how soon a dead or silent
+    # connection is noticed, thrown away and opened again.
+    broker_heartbeat_s: float = Field(
+        30.0, ge=0, description="AMQP heartbeat of every broker connection (0: none)."
+    )
+    broker_confirm_timeout_s: float = Field(
+        10.0, gt=0, description="Longest wait for the broker's confirm of one publish."
+    )
+    store_timeout_s: float = Field(
+        30.0, gt=0, description="Longest wait for any one PostgreSQL round trip (or connect)."
+    )
+    startup_wait_s: float = Field(
+        0.0, ge=0, description="How long start-up waits for the store and broker (0: forever)."
+    )
+
     @field_validator("retry_ladder")
     @classmethod
     def _ladder_parses(cls, value: str) -> str:

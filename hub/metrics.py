@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import structlog
@@ -17,6 +20,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -48,6 +52,23 @@ AGENCY_CALLS = Histogram(
 )
 RETRIES = Counter(
     "hub_retries_scheduled_total", "Ladder redeliveries scheduled, by agency.", ["agency"]
+)
+
+RECONNECTIONS = Counter(
+    "hub_reconnections_total",
+    "Connections opened again after one was lost, by kind (consumer, publisher, store).",
+    ["kind"],
+)
+CONNECTION_UP = Gauge(
+    "hub_connection_up",
+    "1 while this process's connection of that kind works, 0 while it is lost or blocked.",
+    ["kind"],
+    multiprocess_mode="livemin",
+)
+LAST_CONFIRM = Gauge(
+    "hub_last_confirmed_publish_timestamp_seconds",
+    "Unix time of the last publish the broker confirmed (time() minus it: seconds since).",
+    multiprocess_mode="max",
 )
 
 _message_children: dict[tuple[str, str], Counter] = {}
@@ -131,6 +152,66 @@ def observe_agency_call(
     if child is None:
         child = _call_children.setdefault(key, AGENCY_CALLS.labels(*key))
     child.observe(seconds)
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """What this process last saw of one of its connections."""
+
+    up: bool
+    since: float  # time.monotonic() of the change
+    reason: str = ""
+
+
+_links: dict[tuple[str, int], LinkState] = {}
+_links_lock = threading.Lock()
+
+
+def link_up(kind: str, owner: object = None) -> None:
+    """A connection of `kind` (consumer, publisher, store, broker) held by `owner` works."""
+    _set_link(kind, owner, True, "")
+
+
+def link_down(kind: str, reason: str, owner: object = None) -> None:
+    """`owner`'s connection of `kind` was lost (or is blocked); `reason`: a short class name."""
+    _set_link(kind, owner, False, reason)
+
+
+def forget_link(kind: str, owner: object = None) -> None:
+    """`owner` is closed: its connection no longer says anything about this process."""
+    with _links_lock:
+        _links.pop((kind, id(owner)), None)
+        up = all(state.up for (k, _), state in _links.items() if k == kind)
+    CONNECTION_UP.labels(kind).set(1 if up else 0)
+
+
+def _set_link(kind: str, owner: object, up: bool, reason: str) -> None:
+    key = (kind, id(owner))
+    with _links_lock:
+        if key in _links and _links[key].up == up:
+            return
+        _links[key] = LinkState(up, time.monotonic(), reason)
+        all_up = all(state.up for (k, _), state in _links.items() if k == kind)
+    CONNECTION_UP.labels(kind).set(1 if all_up else 0)
+
+
+def links() -> dict[str, LinkState]:
+    """This process's connections as last seen, by kind (a kind is down if any holder's
+    connection of it is), for /readyz."""
+    with _links_lock:
+        by_kind: dict[str, LinkState] = {}
+        for (kind, _), state in _links.items():
+            if kind not in by_kind or (by_kind[kind].up and not state.up):
+                by_kind[kind] = state
+        return by_kind
+
+
+def count_reconnection(kind: str) -> None:
+    RECONNECTIONS.labels(kind).inc()
+
+
+def published_confirmed() -> None:
+    LAST_CONFIRM.set(time.time())
 
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client's own switch, read at import

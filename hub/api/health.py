@@ -1,8 +1,15 @@
 """/readyz and /metrics beside the partner endpoints: what an orchestrator and Prometheus ask
-of a hub process. Both read the store and broker only when asked, and neither raises."""
+of a hub process. Both read the store and broker only when asked, and neither raises.
+
+Readiness combines two views: a bounded probe of the store and the broker from here, and
+what this process's own connections (consumer, publisher, store pool) last saw, so a
+connection lost or blocked turns /readyz 503 at once, naming it, until it is back."""
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from fastapi import APIRouter
@@ -14,7 +21,11 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api.shared_state import SharedStateCollector, circuit_states
 from hub.bus.probe import broker_reachable
-from hub.metrics import exposition
+from hub.metrics import exposition, links
+
+PROBE_BOUND_S = 3.0  # a probe that does not answer in this long counts as down
+# Few threads: a probe stuck on a silent connection ends at the store's own deadline.
+_probes = ThreadPoolExecutor(max_workers=4, thread_name_prefix="hub-readyz")
 
 
 def store_reachable(sessions: sessionmaker[Session]) -> bool:
@@ -26,23 +37,47 @@ def store_reachable(sessions: sessionmaker[Session]) -> bool:
         return False
 
 
+def _bounded(check: Any, *args: Any) -> bool:
+    try:
+        return bool(_probes.submit(check, *args).result(timeout=PROBE_BOUND_S))
+    except FutureTimeout:
+        return False
+
+
+def connection_problems() -> dict[str, str]:
+    """This process's connections that are lost or blocked now, with why and for how long."""
+    now = time.monotonic()
+    return {
+        kind: f"down ({state.reason or 'lost'}) for {now - state.since:.0f} s"
+        for kind, state in links().items()
+        if not state.up
+    }
+
+
 def readiness(sessions: sessionmaker[Session], broker_url: str) -> tuple[bool, dict[str, Any]]:
-    """Ready when the store and the broker answer; circuits are reported, not required (an
-    agency outage is what the ladder is for, not a reason to stop taking messages)."""
-    store_ok, broker_ok = store_reachable(sessions), broker_reachable(broker_url)
+    """Ready when the store and the broker answer and none of this process's connections is
+    lost; circuits are reported, not required (an agency outage is what the ladder is for,
+    not a reason to stop taking messages)."""
+    store = _probes.submit(store_reachable, sessions)
+    broker_ok = _bounded(broker_reachable, broker_url)
+    try:
+        store_ok = bool(store.result(timeout=PROBE_BOUND_S))
+    except FutureTimeout:
+        store_ok = False
     try:
         circuits: dict[str, str] | str = circuit_states(sessions) if store_ok else "unknown"
     except Exception:
         circuits = "unknown"
-    ready = store_ok and broker_ok
-    return ready, {
-        "status": "ready" if ready else "not-ready",
-        "checks": {
-            "store": "up" if store_ok else "down",
-            "broker": "up" if broker_ok else "down",
-            "circuits": circuits,
-        },
+    problems = connection_problems()
+    ready = store_ok and broker_ok and not problems
+    checks: dict[str, Any] = {
+        "store": "up" if store_ok else "down",
+        "broker": "up" if broker_ok else "down",
+        "circuits": circuits,
     }
+    if problems:
+        checks["connections"] = problems
+    return ready, {"status": "ready" if ready else "not-ready", "checks": checks}
 
 
 def health_router(sessions: sessionmaker[Session], broker_url: str) -> APIRouter:

@@ -20,6 +20,17 @@ log = structlog.get_logger("hub.metrics")
 CIRCUIT_VALUES = {"closed": 0.0, "half-open": 1.0, "open": 2.0}
 
 
+def unsent_count(sessions: sessionmaker[Session]) -> int:
+    """Outbox rows not yet published (the backlog an outage leaves for the relay)."""
+    with sessions() as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(OutboxEvent).where(OutboxEvent.sent_at.is_(None))
+            )
+            or 0
+        )
+
+
 def oldest_unsent_age_s(sessions: sessionmaker[Session]) -> float:
     """Age of the oldest outbox row the relay has not published yet; 0 when all are sent."""
     with sessions() as session:
@@ -50,6 +61,9 @@ class SharedStateCollector(Collector):
         outbox = GaugeMetricFamily(
             "hub_outbox_lag_seconds", "Age of the oldest unpublished outbox row (-1: unknown)."
         )
+        backlog = GaugeMetricFamily(
+            "hub_outbox_backlog", "Outbox rows not yet published (-1: store unreadable)."
+        )
         queue = GaugeMetricFamily(
             "hub_queue_lag_messages", "Messages waiting in hub.inbound (-1: broker unreachable)."
         )
@@ -60,9 +74,11 @@ class SharedStateCollector(Collector):
         )
         try:
             outbox.add_metric([], oldest_unsent_age_s(self._sessions))
+            backlog.add_metric([], float(unsent_count(self._sessions)))
         except Exception:
             log.warning("metrics.outbox_unreadable")
             outbox.add_metric([], -1.0)
+            backlog.add_metric([], -1.0)
         try:
             queue.add_metric([], float(inbound_depth(self._broker_url)))
         except Exception:
@@ -73,4 +89,4 @@ class SharedStateCollector(Collector):
                 circuits.add_metric([agency], CIRCUIT_VALUES.get(state, 2.0))
         except Exception:
             log.warning("metrics.circuits_unreadable")
-        yield from (outbox, queue, circuits)
+        yield from (outbox, backlog, queue, circuits)

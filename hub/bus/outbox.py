@@ -9,6 +9,7 @@ subscribers already recognise as a duplicate.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,10 @@ from hub.store.engine import WRITE_INTENT
 from hub.store.tables import OutboxEvent
 
 log = structlog.get_logger("hub.outbox")
+SWEEP_EVERY_S = 5.0
+MARK_SENT_EVERY_S = 0.2
+SWEEP_LIMIT = 200
+MAX_SWEEP_BATCHES = 25  # one sweep sends at most this many batches of `limit`
 
 
 class OutboxRelay:
@@ -31,6 +36,9 @@ class OutboxRelay:
         self._publisher = publisher
         self._unmarked: list[str] = []
         self._lock = threading.Lock()
+        self._failing: dict[str, int] = {}  # what keeps failing, and how many times in a row
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def publish(self, rows: Sequence[OutboxEvent], *, mark_now: bool = True) -> int:
         """Publish these rows (just committed by a unit of work) and mark them sent, now or,
@@ -66,11 +74,61 @@ class OutboxRelay:
     def mark_sent_safely(self) -> None:
         try:
             self.mark_sent()
-        except Exception:  # the store may be down; the marks wait for the next call
-            log.exception("outbox.mark_failed")
+        except Exception as exc:  # the store may be down; the marks wait for the next call
+            self._failed("mark", exc)
+        else:
+            self._recovered("mark")
 
-    def sweep(self, older_than_s: float = 5.0, limit: int = 200) -> int:
-        """Publish results left unsent by a crash (older than `older_than_s`)."""
+    def sweep_safely(self) -> int:
+        """Sweep until the backlog is sent (bounded); a failure waits for the next sweep."""
+        sent = 0
+        try:
+            for _ in range(MAX_SWEEP_BATCHES):
+                batch = self.sweep()
+                sent += batch
+                if batch < SWEEP_LIMIT:
+                    break
+        except Exception as exc:  # the store or broker is away: the rows stay in the outbox
+            self._failed("sweep", exc)
+        else:
+            self._recovered("sweep", sent=sent)
+        return sent
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        """Logged once when it starts failing, not every few seconds while it does."""
+        self._failing[what] = self._failing.get(what, 0) + 1
+        if self._failing[what] == 1:
+            log.warning(f"outbox.{what}_failing", error=f"{type(exc).__name__}: {exc}"[:200])
+
+    def _recovered(self, what: str, **extra: int) -> None:
+        failures = self._failing.pop(what, 0)
+        if failures:
+            log.info(f"outbox.{what}_recovered", failed_attempts=failures, **extra)
+
+    def start(self) -> OutboxRelay:
+        """Mark and sweep in a thread of its own, so the backlog drains whatever the consumer
+        is doing (reconnecting, waiting for a delivery)."""
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="hub-outbox", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        last_sweep = time.monotonic()
+        while not self._stop.wait(MARK_SENT_EVERY_S):
+            self.mark_sent_safely()
+            if time.monotonic() - last_sweep >= SWEEP_EVERY_S:
+                self.sweep_safely()
+                last_sweep = time.monotonic()
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+        self.mark_sent_safely()
+
+    def sweep(self, older_than_s: float = 5.0, limit: int = SWEEP_LIMIT) -> int:
+        """Publish results left unsent by a crash or an outage (older than `older_than_s`)."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
         with self._lock:
             pending = set(self._unmarked)

@@ -16,25 +16,28 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 from kombu.connection import Connection
+from kombu.exceptions import OperationalError as KombuOperationalError
 from kombu.message import Message as KombuMessage
 from kombu.messaging import Consumer
 from kombu.mixins import ConsumerMixin
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_random_exponential
 
 from hub.bus.outbox import OutboxRelay
+from hub.bus.publisher import DEFAULT_HEARTBEAT_S
 from hub.bus.redelivery import RedeliveryScheduler
-from hub.bus.topology import inbound_queue
+from hub.bus.topology import inbound_queue, is_amqp
 from hub.messages.marker import ReplayMarker
 from hub.messages.outcome import Handled, Outcome
+from hub.metrics import count_reconnection, forget_link, link_down, link_up
 from hub.pipeline import Pipeline
 
 log = structlog.get_logger("hub.worker")
-SWEEP_EVERY_S = 5.0
-MARK_SENT_EVERY_S = 0.2
 # A crashed delivery (the store down: unexpected errors in a flow are the pipeline's to count)
 # is held this long, unacknowledged, before it goes back; the consumer thread never sleeps.
 CRASH_BACKOFF_S = 1.0
@@ -43,6 +46,8 @@ CRASH_BACKOFF_S = 1.0
 BUSY_WAIT_S = 0.005
 IDLE_WAIT_S = 1.0
 DRAIN_ON_STOP_S = 8.0
+CONNECT_TIMEOUT_S = 4.0
+RECONNECT_MAX_WAIT_S = 15.0  # backoff between reconnection attempts: jittered, capped, forever
 
 
 @dataclass
@@ -65,8 +70,15 @@ class Worker(ConsumerMixin):
         prefetch: int = 8,
         stop: threading.Event | None = None,
         transport_options: dict[str, Any] | None = None,
+        heartbeat_s: float = DEFAULT_HEARTBEAT_S,
     ) -> None:
-        self.connection = Connection(broker_url, transport_options=transport_options or {})
+        self._heartbeat_s = heartbeat_s if is_amqp(broker_url) else 0.0
+        self.connection = Connection(
+            broker_url,
+            heartbeat=self._heartbeat_s or None,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            transport_options=transport_options or {},
+        )
         self._broker_url = broker_url
         self._pipeline = pipeline
         self._relay = relay
@@ -77,8 +89,8 @@ class Worker(ConsumerMixin):
         self._in_flight = 0
         self._finished: queue.SimpleQueue[_Finished] = queue.SimpleQueue()
         self._requeue_at: list[tuple[float, KombuMessage]] = []  # crashed, in due order
-        self._last_sweep = 0.0
-        self._last_marks = 0.0
+        self._last_beat = 0.0
+        self._connects = 0
         self.handled = 0
 
     @property
@@ -99,6 +111,79 @@ class Worker(ConsumerMixin):
             )
         ]
 
+    def run(self, _tokens: int = 1, **kwargs: Any) -> None:
+        """Consume until stopped, reconnecting for ever after a lost connection (one log line
+        each); the outbox relay marks and sweeps in its own thread meanwhile."""
+        errors = (
+            *self.connection.connection_errors,
+            *self.connection.channel_errors,
+            KombuOperationalError,
+        )
+        self._relay.start()
+        try:
+            while not self.should_stop:
+                try:
+                    for _ in self.consume(limit=None, **kwargs):
+                        pass
+                except errors as exc:
+                    link_down("consumer", type(exc).__name__, self)
+                    log.warning("broker.connection_lost", connection="consumer", error=_say(exc))
+        finally:
+            self._relay.stop()
+            forget_link("consumer", self)
+
+    @contextmanager
+    def establish_connection(self) -> Iterator[Connection]:
+        """A fresh connection, tried with capped, jittered backoff until it opens or the
+        worker stops; one warning per failed attempt, no traceback. A connection that failed
+        is dropped without a close handshake: on a silent one that would wait for ever."""
+        conn = self.create_connection()
+        try:
+            retrying = Retrying(
+                retry=retry_if_exception_type(Exception),
+                wait=wait_random_exponential(multiplier=0.5, max=RECONNECT_MAX_WAIT_S),
+                stop=lambda _state: self.should_stop,
+                sleep=self._pause,
+                before_sleep=self._log_connect_retry,
+                reraise=True,
+            )
+            retrying(conn.ensure_connection, max_retries=0, timeout=CONNECT_TIMEOUT_S)
+            yield conn
+        except BaseException:
+            conn.collect()
+            raise
+        conn.release()
+
+    def _log_connect_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        wait_s = state.next_action.sleep if state.next_action is not None else 0.0
+        log.warning(
+            "broker.unreachable",
+            connection="consumer",
+            attempt=state.attempt_number,
+            retry_in_s=round(wait_s, 1),
+            error=_say(exc) if exc is not None else "",
+        )
+        link_down("consumer", type(exc).__name__ if exc is not None else "unreachable", self)
+
+    def _pause(self, seconds: float) -> None:
+        self._stop.wait(seconds)  # a stop ends the wait at once
+
+    def on_connection_revived(self) -> None:
+        self._connects += 1
+        if self._connects > 1:
+            count_reconnection("consumer")
+            log.info("broker.reconnected", connection="consumer")
+        link_up("consumer", self)
+
+    def _beat(self, conn: Connection) -> None:
+        """Send our heartbeat and check the broker's, whatever the loop is doing; a silent
+        connection raises here within twice the heartbeat."""
+        now = time.monotonic()
+        if self._heartbeat_s and now - self._last_beat >= self._heartbeat_s / 4:
+            self._last_beat = now
+            conn.heartbeat_check(rate=2)
+
     def consume(  # type: ignore[override]
         self, limit: int | None = None, timeout: float | None = None, **kwargs: Any
     ) -> Iterator[None]:
@@ -107,10 +192,11 @@ class Worker(ConsumerMixin):
         with self.consumer_context(**kwargs) as (conn, _channel, consumers):
             while not self.should_stop:
                 self.on_iteration()
+                self._beat(conn)
                 try:
                     conn.drain_events(timeout=BUSY_WAIT_S if self._in_flight else IDLE_WAIT_S)
                 except TimeoutError:
-                    conn.heartbeat_check()
+                    pass
                 except OSError:
                     if not self.should_stop:
                         raise
@@ -122,16 +208,6 @@ class Worker(ConsumerMixin):
 
     def on_iteration(self) -> None:
         self._settle_finished()
-        now = time.monotonic()
-        if now - self._last_marks >= MARK_SENT_EVERY_S:
-            self._last_marks = now
-            self._relay.mark_sent_safely()
-        if now - self._last_sweep >= SWEEP_EVERY_S:
-            self._last_sweep = now
-            try:
-                self._relay.sweep()
-            except Exception:  # the store or broker may be down; the next sweep tries again
-                log.exception("outbox.sweep_failed")
 
     def _on_message(self, message: KombuMessage) -> None:
         body = message.body if isinstance(message.body, bytes) else message.body.encode("utf-8")
@@ -210,6 +286,10 @@ class Worker(ConsumerMixin):
 
     def close(self) -> None:
         self.connection.release()
+
+
+def _say(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 def _outcome(message: KombuMessage, done: Future[Handled]) -> _Finished:

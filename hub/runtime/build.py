@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import hub.bus  # noqa: F401  (registers the embedded transport's URL alias with kombu)
@@ -22,6 +22,7 @@ from hub.contracts.registry import ContractRegistry
 from hub.flows import FlowRegistry, default_flows
 from hub.messages.settlement import AfterCommit
 from hub.pipeline import Pipeline
+from hub.runtime.waiting import wait_for
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 
@@ -89,11 +90,21 @@ def start_simulators(
     return serve_simulators(connectors, names, registry_dir=data_dir)
 
 
+def _ping(engine: Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
 def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     """Build the hub from settings; agencies without a URL get their simulator when allowed."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # The worker's store threads (one per delivery in flight, two more), the API's and a spare.
-    engine = make_engine(settings.resolved_database_url, pool_size=settings.prefetch + 4)
+    engine = make_engine(
+        settings.resolved_database_url,
+        pool_size=settings.prefetch + 4,
+        timeout_s=settings.store_timeout_s,
+    )
+    wait_for("store", lambda: _ping(engine), settings.startup_wait_s)
     if migrate:
         upgrade(engine)
     contracts = ContractRegistry.load()

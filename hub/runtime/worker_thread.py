@@ -13,6 +13,7 @@ from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import declare_topology
 from hub.bus.worker import LoopThread, Worker
 from hub.runtime.build import HubRuntime
+from hub.runtime.waiting import wait_for
 
 
 class WorkerThread:
@@ -21,7 +22,13 @@ class WorkerThread:
     def __init__(self, runtime: HubRuntime) -> None:
         self._stop = threading.Event()
         self._broker_url = runtime.broker_url
-        self.publisher = Publisher(runtime.broker_url)
+        self._startup_wait_s = runtime.settings.startup_wait_s
+        settings = runtime.settings
+        self.publisher = Publisher(
+            runtime.broker_url,
+            heartbeat_s=settings.broker_heartbeat_s,
+            confirm_timeout_s=settings.broker_confirm_timeout_s,
+        )
         relay = OutboxRelay(runtime.sessions, self.publisher)
         self.worker = Worker(
             runtime.broker_url,
@@ -32,6 +39,7 @@ class WorkerThread:
             prefetch=runtime.settings.prefetch,
             transport_options=runtime.settings.broker_transport_options,
             stop=self._stop,
+            heartbeat_s=settings.broker_heartbeat_s,
         )
         self._thread = threading.Thread(target=self.worker.run, name="hub-worker", daemon=True)
         # One store thread per delivery in flight, and two for the relay and redelivery.
@@ -41,10 +49,18 @@ class WorkerThread:
     def declare_topology(runtime: HubRuntime) -> None:
         """Exchanges, queue and binding, before anything may be published to them."""
         with Publisher(runtime.broker_url) as publisher:
-            declare_topology(publisher.producer.channel, runtime.broker_url)
+            wait_for(
+                "broker",
+                lambda: declare_topology(publisher.producer.channel, runtime.broker_url),
+                runtime.settings.startup_wait_s,
+            )
 
     def start(self) -> WorkerThread:
-        declare_topology(self.publisher.producer.channel, self._broker_url)
+        wait_for(
+            "broker",
+            lambda: declare_topology(self.publisher.producer.channel, self._broker_url),
+            self._startup_wait_s,
+        )
         # What start-up built (WSDLs, schemas, table metadata: about 150,000 objects) lives as
         # long as the process. Kept out of the collector's reach, a full collection takes under
         # a millisecond instead of pausing every delivery in flight for about 80 ms.
