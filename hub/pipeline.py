@@ -9,6 +9,7 @@ their store round trips overlapping.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -18,7 +19,7 @@ from hub.agencies.answers import forget_answers, keep_answers, load_answers
 from hub.agencies.connector import CallContext
 from hub.agencies.gateway import AgencyGateway, CallLog
 from hub.audit.sealing import Checkpointer
-from hub.contracts.envelope import CloudEvent, parse_event
+from hub.contracts.envelope import CloudEvent, binary_attributes, is_structured, parse_message
 from hub.contracts.registry import ContractRegistry, UnknownContract
 from hub.errors import (
     AgencyError,
@@ -79,16 +80,29 @@ class Pipeline:
         self._unexpected = UnexpectedErrors(sessions, max_unexpected_errors, sealer)
 
     async def handle(
-        self, body: bytes, replay: ReplayMarker | None = None, *, redelivered: bool = False
+        self,
+        body: bytes,
+        replay: ReplayMarker | None = None,
+        *,
+        redelivered: bool = False,
+        headers: Mapping[str, Any] | None = None,
+        content_type: str | None = None,
     ) -> Handled:
         """`replay` marks a delivery an operator re-drove; its history and audit say so.
-        `redelivered` is the broker's flag: the delivery may have been handled in part."""
+        `redelivered` is the broker's flag: the delivery may have been handled in part.
+        `headers` and `content_type` are the message's AMQP application properties and
+        content type: a binary-mode CloudEvent has its attributes there."""
         try:
-            event = parse_event(body)
+            event = parse_message(body, headers, content_type)
         except EnvelopeError as exc:
-            handled = await asyncio.to_thread(self._rejections.reject_undecodable, body, exc)
+            attributes = binary_attributes(headers)
+            handled = await asyncio.to_thread(
+                self._rejections.reject_undecodable, body, exc, attributes
+            )
             count_message("undecodable", handled.outcome)
             return handled
+        if binary_attributes(headers) is not None and not is_structured(content_type):
+            body = event.to_json()  # stored and replayed whole, as structured mode
         bind_case(event.correlation, event.id, type=event.type)
         try:
             handled = await self._handle_event(event, body, replay, redelivered)

@@ -32,6 +32,7 @@ from hub.bus.outbox import OutboxRelay
 from hub.bus.publisher import DEFAULT_HEARTBEAT_S
 from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import inbound_queue, is_amqp
+from hub.contracts.envelope import structured_body
 from hub.messages.marker import ReplayMarker
 from hub.messages.outcome import Handled, Outcome
 from hub.metrics import count_reconnection, forget_link, link_down, link_up
@@ -217,19 +218,30 @@ class Worker(ConsumerMixin):
             log.exception("delivery.bad_replay_marker")
             marker = None
         redelivered = bool(message.delivery_info.get("redelivered"))
+        # A binary-mode CloudEvent's attributes are application properties: the pipeline
+        # decodes them; a retry is redelivered whole, in structured mode.
+        properties = dict(message.headers or {}), message.content_type
         self._in_flight += 1
         future = asyncio.run_coroutine_threadsafe(
-            self._process(body, marker, redelivered), self._loop
+            self._process(body, marker, redelivered, properties), self._loop
         )
         future.add_done_callback(lambda done: self._finished.put(_outcome(message, done)))
 
     async def _process(
-        self, body: bytes, marker: ReplayMarker | None, redelivered: bool
+        self,
+        body: bytes,
+        marker: ReplayMarker | None,
+        redelivered: bool,
+        properties: tuple[dict[str, Any], str | None] = ({}, None),
     ) -> Handled:
         """Handle one delivery, then do what must happen before it is acknowledged."""
-        handled = await self._pipeline.handle(body, marker, redelivered=redelivered)
+        headers, content_type = properties
+        handled = await self._pipeline.handle(
+            body, marker, redelivered=redelivered, headers=headers, content_type=content_type
+        )
         if handled.outcome is Outcome.RETRY and handled.retry_in_s is not None:
-            await asyncio.to_thread(self._redelivery.schedule, body, handled.retry_in_s)
+            again = structured_body(body, headers, content_type)
+            await asyncio.to_thread(self._redelivery.schedule, again, handled.retry_in_s)
         if handled.emitted and not handled.published:  # a rejection's, or a failed publish
             try:
                 await asyncio.to_thread(self._relay.publish, handled.emitted, mark_now=False)

@@ -1,4 +1,6 @@
-"""The CloudEvents 1.0 envelope (structured JSON mode) every queue message travels in."""
+"""The CloudEvents 1.0 envelope every queue message travels in: structured JSON mode (the whole
+event in the body), or the AMQP binding's binary mode (attributes in application properties,
+the body is `data`), which many producers use. The hub itself sends structured mode."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import base64
 import hashlib
 import json
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -120,3 +123,77 @@ def parse_event(body: bytes | str | dict[str, Any]) -> CloudEvent:
             for err in exc.errors()
         ]
         raise EnvelopeError(errors) from None
+
+
+BINARY_PREFIXES = ("cloudevents:", "cloudevents_", "ce-", "ce_")
+"""Application-property prefixes of binary mode: the CloudEvents AMQP binding's `cloudEvents:`
+and its JMS-friendly `cloudEvents_`, and `ce-` as the RabbitMQ binding and many AMQP 0-9-1
+producers write it. Matched without regard to case."""
+
+
+KOMBU_RAW_TYPES = ("", "application/data")
+
+
+def binary_attributes(headers: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The CloudEvent attributes a binary-mode message carries in its application properties,
+    or None when it has no `specversion` there (then the body is the whole event)."""
+    found: dict[str, Any] = {}
+    for name, value in (headers or {}).items():
+        lowered = str(name).lower()
+        prefix = next((p for p in BINARY_PREFIXES if lowered.startswith(p)), None)
+        if prefix is not None:
+            found[lowered[len(prefix) :]] = _attribute(lowered[len(prefix) :], value)
+    return found if "specversion" in found else None
+
+
+def _attribute(name: str, value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if name == "time" and isinstance(value, int | float) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value / 1000.0, tz=UTC)  # an AMQP timestamp, in ms
+    return value
+
+
+def is_structured(content_type: str | None) -> bool:
+    return bool(content_type) and str(content_type).lower().startswith("application/cloudevents")
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json") or media == "text/json"
+
+
+def parse_message(
+    body: bytes, headers: Mapping[str, Any] | None = None, content_type: str | None = None
+) -> CloudEvent:
+    """Decode an inbound AMQP message in either content mode, or raise `EnvelopeError`.
+
+    Binary mode when the application properties carry the attributes and the content type is
+    not a CloudEvents format; its `data` must be JSON (the contracts are JSON Schemas)."""
+    attributes = binary_attributes(headers)
+    if attributes is None or is_structured(content_type):
+        return parse_event(body)
+    if content_type in KOMBU_RAW_TYPES:
+        content_type = None  # kombu's label for bytes published without a content type
+    datacontenttype = content_type or attributes.get("datacontenttype") or "application/json"
+    if not _is_json(str(datacontenttype)):
+        message = f"the hub reads JSON data only, not {datacontenttype!r}"
+        raise EnvelopeError([FieldError("datacontenttype", message)])
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise EnvelopeError([FieldError("data", f"not JSON: {exc}")]) from None
+    return parse_event(attributes | {"datacontenttype": str(datacontenttype), "data": data})
+
+
+def structured_body(
+    body: bytes, headers: Mapping[str, Any] | None = None, content_type: str | None = None
+) -> bytes:
+    """The structured-mode bytes of a message that decodes (what the hub stores, redelivers
+    and replays, so no attribute lives only in headers); the body as is when it does not."""
+    if binary_attributes(headers) is None or is_structured(content_type):
+        return body
+    try:
+        return parse_message(body, headers, content_type).to_json()
+    except EnvelopeError:
+        return body

@@ -74,7 +74,8 @@ class CrStatusChangedFlow:
 
 
 class OwnershipTransferredFlow:
-    """Flag the parking permits of a vehicle that changed owner."""
+    """Flag the parking permits of a vehicle that changed owner. Each flag carries its
+    permit's case id (the push is only its cause) and the permit keeps that case id."""
 
     handles = "rop.ownership.transferred"
     results: tuple[str, ...] = ("permit.parking.flagged",)
@@ -100,7 +101,6 @@ class OwnershipTransferredFlow:
         for permit in permits:
             before = permit_snapshot(permit)
             permit.status = "flagged"
-            permit.correlationid = event.correlation
             uow.session.flush()
             uow.record_changed(
                 "parking_permit", permit.application_no, before, permit_snapshot(permit)
@@ -120,5 +120,6 @@ class OwnershipTransferredFlow:
                         },
                     },
                     key=permit.application_no,
+                    case=permit.correlationid,
                 )
             )

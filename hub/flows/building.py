@@ -88,7 +88,9 @@ class BuildingPermitIssuedFlow:
 
 class ConnectionCompletedFlow:
     """The electricity company connected a permit's premises: record it and tell the
-    municipality. A push about a permit the hub does not know is kept, audited, unanswered."""
+    municipality. A push about a permit the hub does not know is kept, audited, unanswered.
+    The result carries the permit's case id (the push is only its cause), so a backend
+    following its own case sees the connection; the stored case id is kept."""
 
     handles = "electricity.connection.completed"
     results: tuple[str, ...] = ("permit.building.electricity-connected",)
@@ -117,5 +119,6 @@ class ConnectionCompletedFlow:
                     "meter_no": data["meter_no"],
                     "connected_at": data["connected_at"],
                 },
+                case=permit.correlationid,
             )
         )

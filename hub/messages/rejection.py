@@ -4,6 +4,7 @@ failing field, and change nothing else."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -50,24 +51,29 @@ class Rejections:
             errors=errors,
         )
 
-    def reject_undecodable(self, body: bytes, exc: EnvelopeError) -> Handled:
-        """A body that is not a CloudEvent: keyed by its own id when it has a usable one,
-        else by the digest of its bytes, so sending it twice is still one rejection."""
-        raw: Any = None
-        try:
-            raw = json.loads(body)
-        except ValueError:
-            pass
+    def reject_undecodable(
+        self, body: bytes, exc: EnvelopeError, attributes: Mapping[str, Any] | None = None
+    ) -> Handled:
+        """A message that is not a CloudEvent: keyed by its own id when it has a usable one
+        (in the body, or for binary mode in `attributes`, its application properties), else
+        by the digest of its bytes, so sending it twice is still one rejection."""
+        raw: Any = dict(attributes) if attributes is not None else None
+        if raw is None:
+            try:
+                raw = json.loads(body)
+            except ValueError:
+                pass
         given = raw.get("id") if isinstance(raw, dict) else None
         type_ = raw.get("type") if isinstance(raw, dict) else None
         message_id = (
             given if isinstance(given, str) and 0 < len(given) <= 200 else body_digest(body)
         )
         correlation = raw.get("correlationid") if isinstance(raw, dict) else None
+        source = raw.get("source") if isinstance(raw, dict) else None
         return self._record(
             message_id=message_id,
             type_=type_ if isinstance(type_, str) else None,
-            source=None,
+            source=source if isinstance(source, str) else None,
             correlationid=correlation if isinstance(correlation, str) else message_id,
             causationid=None,
             body=body,

@@ -29,16 +29,20 @@ class Results:
         self._cause_id = cause_id
         self._correlationid = correlationid
 
-    def event(self, type_: str, data: dict[str, Any], key: str = "") -> CloudEvent:
+    def event(
+        self, type_: str, data: dict[str, Any], key: str = "", *, case: str | None = None
+    ) -> CloudEvent:
         """A result of `type_`; `key` tells apart several results of one type from one cause
-        (one licence.suspended per licence), so each keeps a stable id across redeliveries."""
+        (one licence.suspended per licence), so each keeps a stable id across redeliveries.
+        `case` is the correlation id of the case the result completes when it is not the
+        cause's own (an agency's push completes a case the municipality opened)."""
         contract = self._contracts.latest(type_)
         self._contracts.validate(contract.id, data)
         return new_event(
             type_,
             data,
             dataschema=contract.id,
-            correlationid=self._correlationid,
+            correlationid=case or self._correlationid,
             causationid=self._cause_id,
             event_id=derived_id(self._cause_id, type_, key)
             if key

@@ -84,3 +84,50 @@ def test_bodies_are_stored_as_text_and_come_back_exact(body: bytes) -> None:
     text = body_to_text(body)
     assert "\x00" not in text
     assert body_from_text(text) == body
+
+
+def test_binary_mode_attributes_come_from_application_properties() -> None:
+    from hub.contracts.envelope import parse_message, structured_body
+
+    headers = {
+        "cloudEvents_specversion": "1.0",
+        "cloudEvents:id": "e-1",
+        "ce-source": "urn:x",
+        "CE_type": "violation.parking.paid",
+        "cloudEvents_time": 1796603097000,
+        "cloudEvents_correlationid": "CASE-1",
+        "x-delay": 5,
+    }
+    event = parse_message('{"a": "ب"}'.encode(), headers, "application/data")
+    assert (event.id, event.source, event.type, event.correlation) == (
+        "e-1",
+        "urn:x",
+        "violation.parking.paid",
+        "CASE-1",
+    )
+    assert event.time is not None and event.time.year == 2026
+    assert event.data == {"a": "ب"}
+    whole = json.loads(structured_body(b'{"a": 1}', headers, None))
+    assert whole["id"] == "e-1" and whole["data"] == {"a": 1}
+
+
+def test_binary_mode_refuses_data_that_is_not_json() -> None:
+    from hub.contracts.envelope import parse_message
+
+    headers = {"cloudEvents_specversion": "1.0", "cloudEvents_id": "e", "cloudEvents_source": "s"}
+    with pytest.raises(EnvelopeError) as refused:
+        parse_message(b"<a/>", headers | {"cloudEvents_type": "t"}, "application/xml")
+    assert [e.field for e in refused.value.errors] == ["datacontenttype"]
+    with pytest.raises(EnvelopeError) as garbled:
+        parse_message(b"{", headers | {"cloudEvents_type": "t"}, "application/json")
+    assert [e.field for e in garbled.value.errors] == ["data"]
+
+
+def test_structured_content_type_wins_over_stray_headers() -> None:
+    from hub.contracts.envelope import parse_message
+
+    body = json.dumps(
+        {"specversion": "1.0", "id": "s", "source": "u", "type": "t", "data": {}}
+    ).encode()
+    headers = {"ce-specversion": "1.0", "ce-id": "other"}
+    assert parse_message(body, headers, "application/cloudevents+json").id == "s"
