@@ -135,6 +135,15 @@ def wait_readyz(url: str, status: int, timeout_s: float) -> dict[str, Any]:
     raise AssertionError(f"/readyz never answered {status}; last {seen}")
 
 
+def wait_for_line(log_path: Path, text: str, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if log_path.exists() and text in log_path.read_text():
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"{text} never logged")
+
+
 def run_through_fault(
     network: Network,
     tmp_path: Path,
@@ -237,14 +246,18 @@ def test_started_while_a_link_is_down_waits_then_serves(
     log_path = tmp_path / "hub.log"
     backend = MunicipalBackend(network.rabbitmq_url)
     hub = HubProcess(env, log_path)
-    proxy.cut(8)
-    starting = threading.Thread(target=hub.start, kwargs={"timeout_s": 45})
+    proxy.cut(120)  # down until the hub has been seen waiting for it
+    starting = threading.Thread(target=hub.start, kwargs={"timeout_s": 60})
     starting.start()
     try:
         if link == "broker":
-            waiting = wait_readyz(f"http://127.0.0.1:{port}", 503, timeout_s=20)
+            waiting = wait_readyz(f"http://127.0.0.1:{port}", 503, timeout_s=40)
             assert waiting["checks"]["broker"] == "down"
             assert "broker" in waiting["checks"]["connections"]
+        else:
+            wait_for_line(log_path, '"startup.waiting"', timeout_s=40)
+        time.sleep(2)  # a few attempts
+        proxy.cut(0)
         starting.join(60)
         wait_readyz(f"http://127.0.0.1:{port}", 200, timeout_s=20)
         sent = send_batch(backend, f"START{link[0].upper()}", count=20)
