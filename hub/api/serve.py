@@ -14,10 +14,22 @@ from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
 from hub.errors import ConfigurationError
 from hub.serving import LoopbackServer
+from hub.store.engine import make_engine, make_session_factory
 
 
 class PartnerEndpoints:
     """The REST and SOAP server of one hub process; `stop()` closes it and its publisher."""
+
+    @classmethod
+    def before_runtime(cls, settings: Settings) -> PartnerEndpoints:
+        """Endpoints with a store connection of their own, served before the runtime waits
+        for the store and the broker: /readyz then answers 503 naming what is down instead of
+        refusing connections. Neither the engine nor the publisher connects until asked."""
+        engine = make_engine(
+            settings.resolved_database_url, pool_size=4, timeout_s=settings.store_timeout_s
+        )
+        sealer = Checkpointer.from_settings(settings)
+        return cls(settings, make_session_factory(engine), ContractRegistry.load(), sealer)
 
     def __init__(
         self,
@@ -26,7 +38,12 @@ class PartnerEndpoints:
         contracts: ContractRegistry,
         sealer: Checkpointer | None = None,
     ) -> None:
-        self._publisher = Publisher(settings.resolved_broker_url)
+        self._publisher = Publisher(
+            settings.resolved_broker_url,
+            heartbeat_s=settings.broker_heartbeat_s,
+            confirm_timeout_s=settings.broker_confirm_timeout_s,
+            kind="api-publisher",
+        )
         services = build_services(settings, sessions, contracts, self._publisher, sealer)
         app = create_app(services)
         self._server = LoopbackServer(app, settings.http_host, settings.http_port)

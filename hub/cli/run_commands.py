@@ -36,10 +36,15 @@ def serve(
     configure_logging(log_level)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with build_runtime(settings) as runtime:
-        endpoints = PartnerEndpoints(
-            settings, runtime.sessions, runtime.contracts, runtime.sealer
-        ).start()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Served first, so /readyz says what is down while the runtime waits for it.
+    endpoints = PartnerEndpoints.before_runtime(settings).start()
+    try:
+        runtime = build_runtime(settings)  # waits for the store and the broker
+    except BaseException:
+        endpoints.stop()
+        raise
+    with runtime:
         # One worker runs in this process; more run as supervised child processes.
         worker = WorkerThread(runtime).start() if workers == 1 else None
         children = None

@@ -124,12 +124,17 @@ def readyz(url: str) -> tuple[int, dict[str, Any]]:
     return answer.status_code, answer.json()
 
 
-def wait_readyz(url: str, status: int, timeout_s: float) -> dict[str, Any]:
+def wait_readyz(
+    url: str, status: int, timeout_s: float, naming: str | None = None
+) -> dict[str, Any]:
+    """The first /readyz answer with `status` (and, given `naming`, a lost connection of that
+    kind in `checks.connections`)."""
     deadline = time.monotonic() + timeout_s
     seen: tuple[int, dict[str, Any]] = (0, {})
     while time.monotonic() < deadline:
         seen = readyz(url)
-        if seen[0] == status:
+        named = naming is None or naming in seen[1].get("checks", {}).get("connections", {})
+        if seen[0] == status and named:
             return seen[1]
         time.sleep(0.5)
     raise AssertionError(f"/readyz never answered {status}; last {seen}")
@@ -239,7 +244,8 @@ def test_started_while_a_link_is_down_waits_then_serves(
     network: Network, tmp_path: Path, link: str
 ) -> None:
     """`hub serve` started during an outage waits (one line per attempt, no traceback);
-    while the broker is away /readyz answers 503 naming it; then it serves on its own."""
+    while the broker or the store is away /readyz answers 503 naming it; then it serves on its
+    own."""
     proxy = network.broker if link == "broker" else network.store
     port = free_port()
     env = network.env | {"HUB_HTTP_PORT": str(port)}
@@ -251,11 +257,14 @@ def test_started_while_a_link_is_down_waits_then_serves(
     starting.start()
     try:
         if link == "broker":
-            waiting = wait_readyz(f"http://127.0.0.1:{port}", 503, timeout_s=40)
+            # The endpoints answer first; the consumer then records its lost connection.
+            waiting = wait_readyz(f"http://127.0.0.1:{port}", 503, timeout_s=40, naming="broker")
             assert waiting["checks"]["broker"] == "down"
             assert "broker" in waiting["checks"]["connections"]
         else:
             wait_for_line(log_path, '"startup.waiting"', timeout_s=40)
+            waiting = wait_readyz(f"http://127.0.0.1:{port}", 503, timeout_s=20)
+            assert waiting["checks"]["store"] == "down"
         time.sleep(2)  # a few attempts
         proxy.cut(0)
         starting.join(60)
