@@ -110,6 +110,16 @@ class Settings(BaseSettings):
         None, description="Append-only JSON-lines copy of checkpoints; default under data_dir."
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        """`postgres://` and `postgresql://`, as PostgreSQL's own tools take them, name the
+        driver the hub ships (SQLAlchemy would look for a missing psycopg2 plugin)."""
+        for scheme in ("postgres://", "postgresql://"):
+            if value and value.startswith(scheme):
+                return "postgresql+psycopg://" + value[len(scheme) :]
+        return value
+
     @field_validator("retry_ladder")
     @classmethod
     def _ladder_parses(cls, value: str) -> str:

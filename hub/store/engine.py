@@ -33,10 +33,23 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+
+
+def normalise_url(url: str) -> str:
+    """`postgres://` and `postgresql://` (what libpq and psql accept) as SQLAlchemy's
+    `postgresql+psycopg://`, the driver the hub ships; other URLs unchanged."""
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
 def make_engine(url: str, pool_size: int = 5) -> Engine:
     """An engine for `url`; creates the folder of a SQLite file. `pool_size` should cover the
     threads that use the store at once: beyond it, connections are opened and closed for each
     use (a new PostgreSQL backend each time)."""
+    url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
