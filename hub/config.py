@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import tomllib
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -37,6 +39,15 @@ class AgencyEndpointSettings(BaseModel):
     credentials: dict[str, str] = Field(default_factory=dict)
 
 
+def normalise_database_url(url: str) -> str:
+    """`postgres://` and `postgresql://` (what libpq and psql accept) as SQLAlchemy's
+    `postgresql+psycopg://`, the driver the hub ships; other URLs unchanged."""
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
 class Settings(BaseSettings):
     """The hub's configuration: `HUB_*` variables, or a TOML file named by HUB_CONFIG_FILE."""
 
@@ -50,7 +61,9 @@ class Settings(BaseSettings):
         None, description="kombu URL of the broker; default the embedded transport under data_dir."
     )
     http_host: str = Field("127.0.0.1", description="Bind address of the REST and SOAP endpoints.")
-    http_port: int = Field(8080, description="Port of the REST and SOAP endpoints.")
+    http_port: int = Field(
+        8080, ge=0, le=65535, description="Port of the REST and SOAP endpoints (0: any free)."
+    )
     http_max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest REST or SOAP request body; larger gets 413."
     )
@@ -121,6 +134,13 @@ class Settings(BaseSettings):
         0.0, ge=0, description="How long start-up waits for the store and broker (0: forever)."
     )
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        """`postgres://` and `postgresql://`, as PostgreSQL's own tools take them, name the
+        driver the hub ships (SQLAlchemy would look for a missing psycopg2 plugin)."""
+        return normalise_database_url(value) if value else value
+
     @field_validator("retry_ladder")
     @classmethod
     def _ladder_parses(cls, value: str) -> str:
@@ -170,11 +190,68 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment (and TOML file), with a one-line error when they are wrong."""
+    """Settings from the environment (and TOML file), or a one-line `ConfigurationError` naming
+    what a person changes: the `HUB_*` variable or the file's key, never the internal name."""
+    config_file = os.environ.get("HUB_CONFIG_FILE") or None
+    file_keys = _check_config_file(config_file) if config_file else {}
     try:
         return Settings(**overrides)
-    except ValueError as exc:
-        first = str(exc).splitlines()
+    except ValidationError as exc:
+        raise ConfigurationError(_describe(exc, config_file, file_keys)) from None
+    except ValueError as exc:  # a source that could not be read at all
+        raise ConfigurationError(f"invalid configuration: {exc}".splitlines()[0]) from None
+
+
+def _check_config_file(path_text: str) -> dict[str, Any]:
+    """The file's settings; a missing, unreadable or misspelt file is an error, not ignored."""
+    path = Path(path_text)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
         raise ConfigurationError(
-            "invalid configuration: " + " ".join(line.strip() for line in first[:3])
+            f"invalid configuration: HUB_CONFIG_FILE={path_text}: no such file"
         ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise ConfigurationError(
+            f"invalid configuration: HUB_CONFIG_FILE={path_text}: cannot read it ({reason})"
+        ) from None
+    try:
+        keys = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"invalid configuration: {path_text} is not TOML: {exc}") from None
+    known = list(Settings.model_fields)
+    for key in keys:
+        if key not in Settings.model_fields:
+            near = get_close_matches(key, known, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ConfigurationError(
+                f"invalid configuration: unknown setting {key!r} in {path_text}{hint}"
+            )
+    return keys
+
+
+def _describe(exc: ValidationError, config_file: str | None, file_keys: dict[str, Any]) -> str:
+    """The first error as one line, under the name its value was given by."""
+    error = exc.errors()[0]
+    loc = [str(part) for part in error["loc"]]
+    message = error["msg"]
+    variable = "HUB_" + "__".join(loc).upper()
+    given = {name.upper(): value for name, value in os.environ.items()}
+    if variable in given:
+        where = (
+            f"{variable}={given[variable]!r}"
+            if not _is_number(given[variable])
+            else (f"{variable}={given[variable]}")
+        )
+        return f"invalid configuration: {where}: {message}"
+    value: Any = file_keys
+    for part in loc:
+        value = value.get(part) if isinstance(value, dict) else None
+    if config_file and value is not None:
+        return f"invalid configuration: {'.'.join(loc)} = {value!r} in {config_file}: {message}"
+    return f"invalid configuration: {variable} (or {'.'.join(loc)} in a config file): {message}"
+
+
+def _is_number(text: str) -> bool:
+    return text.strip().lstrip("-").replace(".", "", 1).isdigit()

@@ -24,6 +24,7 @@ from hub.errors import Forbidden, Unauthorised
 from hub.soap import (
     AUTHENTICATION_FAILED,
     CONTENT_TYPE,
+    DIGEST_NOT_SUPPORTED,
     SoapEndpoint,
     SoapFault,
     SoapMessage,
@@ -127,7 +128,8 @@ class PartnerSoapService:
         try:
             return await run_in_threadpool(self._gate.admit, credentials, call)
         except Unauthorised:
-            raise SoapFault.client(AUTHENTICATION_FAILED) from None
+            refusal = DIGEST_NOT_SUPPORTED if credentials.digest else AUTHENTICATION_FAILED
+            raise SoapFault.client(refusal) from None
         except UnknownOperation:
             raise SoapFault.client(f"unknown operation {name}") from None
         except Forbidden:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from hub.cli.output import CommandFailed, console
 from hub.cli.timeparse import parse_when
@@ -111,7 +111,15 @@ def replay_list(
     if as_json:
         _json_lines(rows)
         return
-    table = Table("id", "type", "status", "agency", "attempts", "received", "last error")
+    # Ids are what an operator copies: never cut; the other columns fold to make room.
+    id_width = max((len(row["id"]) for row in rows), default=2)
+    table = Table(
+        Column("id", no_wrap=True, min_width=id_width),
+        *[Column(name, overflow="fold") for name in ("type", "status", "agency")],
+        Column("attempts"),
+        Column("received", overflow="fold"),
+        Column("last error", overflow="fold"),
+    )
     for row in rows:
         table.add_row(
             row["id"],
@@ -130,7 +138,12 @@ def replay_list(
 
 @replay_app.command("show")
 def replay_show(
-    ident: Annotated[str, typer.Argument(metavar="ID", help="An event id or a correlation id.")],
+    ident: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID", help="An event id or a correlation id, or a unique prefix of one."
+        ),
+    ],
     as_json: AsJson = False,
 ) -> None:
     """The whole history of one message, or of every message of one case: each delivery,
@@ -164,6 +177,10 @@ def _render_story(story: dict[str, Any]) -> None:
         f"  received {msg['received_at'][:19]}\nlast error: {msg['last_error'] or '-'}",
         highlight=False,
     )
+    payload = story.get("payload")
+    if payload is not None:
+        shown = json.dumps(payload, ensure_ascii=False, indent=2)
+        console.print(f"Inbound payload:\n{shown}", highlight=False, markup=False)
     history = [[h["at"][:19], h["status"], str(h["attempt"]), h["note"]] for h in story["history"]]
     _section("History", ["at", "status", "delivery", "detail"], history)
     calls = [
@@ -185,12 +202,26 @@ def _render_story(story: dict[str, Any]) -> None:
         for r in story["results"]
     ]
     _section("Results", ["id", "type", "sent", "outcome"], results)
+    failed = [
+        [r["type"], str(c.get("check", "-")), str(c.get("agency", "-")), str(c.get("outcome"))]
+        + [_reason(c.get("reason"))]
+        for r in story["results"]
+        for c in r.get("failed_checks") or []
+    ]
+    if failed:
+        _section("Failed checks", ["result", "check", "agency", "outcome", "why"], failed)
     replays = [
         [r["requested_at"][:19], r["operator"], r["mode"], r["previous_status"], r["reason"]]
         + ["yes" if r["published_at"] else "no"]
         for r in story["replays"]
     ]
     _section("Replays", ["at", "operator", "mode", "was", "reason", "published"], replays)
+
+
+def _reason(reason: Any) -> str:
+    if isinstance(reason, dict):
+        return " / ".join(str(reason[k]) for k in ("en", "ar") if reason.get(k))
+    return str(reason or "-")
 
 
 def _state(snapshot: Any) -> str:

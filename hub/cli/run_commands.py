@@ -135,8 +135,10 @@ def demo(
     count: Annotated[int, typer.Option(min=5, max=5000, help="Requests to feed.")] = 300,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for all results.")] = 120.0,
 ) -> None:
-    """Feed a realistic batch of parking permit requests (some refused, some for unknown plates,
-    one malformed, one sent twice) through the embedded hub and show what happened."""
+    """Feed a realistic batch through the embedded hub and show what happened: parking permits
+    (some refused, one malformed, one sent twice), licence renewals and new licences, building
+    permits, paid fines, then the agency pushes that follow (CR cancelled, electricity
+    connected, vehicle sold)."""
     from hub.demo.run import run_demo
 
     run_demo(load_settings(), console, count=count, timeout_s=timeout)

@@ -7,8 +7,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from hub.contracts.envelope import body_from_text
 from hub.replay.plan import UnknownMessage
 from hub.store.queries import (
     audit_of,
@@ -59,6 +61,10 @@ def _result(row: OutboxEvent) -> dict[str, Any]:
     except (ValueError, AttributeError):
         data = None
     outcome = (data.get("decision") or data.get("reason")) if isinstance(data, dict) else None
+    checks = data.get("checks") if isinstance(data, dict) else None
+    failed = [
+        c for c in checks or [] if isinstance(c, dict) and c.get("outcome") not in (None, "pass")
+    ]
     return {
         "id": row.id,
         "type": row.routing_key,
@@ -66,8 +72,19 @@ def _result(row: OutboxEvent) -> dict[str, Any]:
         "created_at": row.created_at.isoformat(),
         "sent_at": row.sent_at.isoformat() if row.sent_at else None,
         "outcome": outcome,
+        "failed_checks": failed,
         "data": data,
     }
+
+
+def _payload(row: Message) -> Any:
+    """The inbound message's `data` (its whole body when that is not a JSON event)."""
+    body = body_from_text(row.envelope)
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", errors="replace")
+    return event.get("data", event) if isinstance(event, dict) else event
 
 
 def message_story(session: Session, row: Message) -> dict[str, Any]:
@@ -77,6 +94,7 @@ def message_story(session: Session, row: Message) -> dict[str, Any]:
     return {
         "message": message_summary(row)
         | {"source": row.source, "causationid": row.causationid, "ladder_base": row.ladder_base},
+        "payload": _payload(row),
         "history": [
             {
                 "at": h.at.isoformat(),
@@ -117,9 +135,43 @@ def message_story(session: Session, row: Message) -> dict[str, Any]:
     }
 
 
+PREFIX_MIN = 4
+"""The shortest id prefix `replay show` looks up (as git's abbreviated ids)."""
+CANDIDATES_SHOWN = 5
+
+
 def case_story(session: Session, ident: str) -> list[dict[str, Any]]:
-    """The story of the message with this event id, or of every message of this case."""
-    rows = find_messages(session, ident)
+    """The story of the message with this event id, or of every message of this case; a
+    unique prefix of either will do, as git takes an abbreviated commit id."""
+    rows = find_messages(session, ident) or _by_prefix(session, ident)
     if not rows:
         raise UnknownMessage(f"no message has the id or correlation id {ident!r}")
     return [message_story(session, row) for row in rows]
+
+
+def _by_prefix(session: Session, prefix: str) -> list[Message]:
+    """The message or case one unique prefix names; an ambiguous one is an error listing a
+    few of the candidates."""
+    if len(prefix) < PREFIX_MIN:
+        if not prefix:
+            return []
+        hint = f"(give at least {PREFIX_MIN} characters of an id)"
+        raise UnknownMessage(f"no message has the id or correlation id {prefix!r} {hint}")
+    pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    matched = session.execute(
+        select(Message.id, Message.correlationid)
+        .where(
+            or_(
+                Message.id.like(pattern, escape="\\"),
+                Message.correlationid.like(pattern, escape="\\"),
+            )
+        )
+        .order_by(Message.received_at, Message.id)
+        .limit(200)
+    ).all()
+    names = {ident for row in matched for ident in row if ident.startswith(prefix)}
+    if len(names) > 1:
+        listed = ", ".join(sorted(names)[:CANDIDATES_SHOWN])
+        more = f" and {len(names) - CANDIDATES_SHOWN} more" if len(names) > CANDIDATES_SHOWN else ""
+        raise UnknownMessage(f"ambiguous prefix {prefix!r}: {listed}{more}")
+    return find_messages(session, names.pop()) if names else []

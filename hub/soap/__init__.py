@@ -32,6 +32,7 @@ from hub.soap.envelope import (
 from hub.soap.schema import load_schema, schema_errors
 from hub.soap.security import (
     AUTHENTICATION_FAILED,
+    DIGEST_NOT_SUPPORTED,
     UsernameToken,
     check_username_token,
     read_username_token,
@@ -40,6 +41,7 @@ from hub.soap.wsdl import publish_schema, publish_wsdl
 
 __all__ = [
     "AUTHENTICATION_FAILED",
+    "DIGEST_NOT_SUPPORTED",
     "CONTENT_TYPE",
     "SOAP_ENV",
     "WSSE",

@@ -18,6 +18,10 @@ from hub.soap.envelope import WSSE, WSU, SoapFault
 
 PASSWORD_DIGEST = "#PasswordDigest"
 AUTHENTICATION_FAILED = "authentication failed"
+DIGEST_NOT_SUPPORTED = (
+    "authentication failed: PasswordDigest is not supported (the hub keeps only a hash of "
+    "the secret); send the password as PasswordText over TLS"
+)
 
 
 @dataclass(frozen=True)

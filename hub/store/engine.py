@@ -17,6 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.config import normalise_database_url
 from hub.metrics import count_reconnection, link_down, link_up
 from hub.store.deadline import deadline_connection_class
 
@@ -51,6 +52,7 @@ def make_engine(url: str, pool_size: int = 5, timeout_s: float = DEFAULT_TIMEOUT
     """An engine for `url`; creates the folder of a SQLite file. `pool_size` should cover the
     threads that use the store at once: beyond it, connections are opened and closed for each
     use (a new PostgreSQL backend each time). `timeout_s` bounds each PostgreSQL round trip."""
+    url = normalise_database_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":

@@ -206,8 +206,13 @@ def test_a_password_digest_cannot_be_checked_and_is_refused(
     client: Client, everyone: tuple[str, str]
 ) -> None:
     digest_client = client(RECORDS, everyone, use_digest=True)
-    with pytest.raises(Fault, match="authentication failed"):
+    with pytest.raises(Fault, match="authentication failed") as refused:
         digest_client.service.GetLicence(LicenceNo="MCT-TL-500001")
+    assert "PasswordDigest is not supported" in refused.value.message
+    wrong = client(RECORDS, (everyone[0], "not-the-secret"))
+    with pytest.raises(Fault, match="authentication failed") as denied:
+        wrong.service.GetLicence(LicenceNo="MCT-TL-500001")
+    assert "PasswordDigest" not in denied.value.message
 
 
 def envelope(payload: str, credentials: tuple[str, str] | None = None, prolog: str = "") -> bytes:

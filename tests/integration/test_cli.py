@@ -126,3 +126,48 @@ def test_help_explains_every_command(tmp_path: Path) -> None:
     result = run_cli(hub_env(tmp_path), "--help")
     for command in ("serve", "send", "demo", "replay"):
         assert command in result.stdout
+
+
+def _config_error(env: dict[str, str]) -> str:
+    """The one stderr line `hub replay list` ends with under a wrong configuration."""
+    result = run_cli(env, "replay", "list")
+    assert result.returncode == 1, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("hub: invalid configuration")
+    return lines[0]
+
+
+def test_an_out_of_range_port_names_the_variable_to_change(tmp_path: Path) -> None:
+    for command in (("replay", "list"), ("serve",)):
+        result = run_cli(hub_env(tmp_path, HUB_HTTP_PORT="99999"), *command, timeout=30)
+        assert result.returncode == 1
+        [line] = result.stderr.strip().splitlines()
+        assert "HUB_HTTP_PORT=99999" in line and "65535" in line, line
+        assert "Traceback" not in result.stderr
+
+
+def test_a_wrong_variable_is_named_as_a_person_sets_it(tmp_path: Path) -> None:
+    line = _config_error(hub_env(tmp_path, HUB_PREFETCH="none"))
+    assert "HUB_PREFETCH='none'" in line and "integer" in line
+    nested = _config_error(hub_env(tmp_path, HUB_RATE_LIMITS__ROP="fast"))
+    assert "HUB_RATE_LIMITS__ROP" in nested
+
+
+def test_a_missing_config_file_is_an_error(tmp_path: Path) -> None:
+    missing = tmp_path / "hub.toml"
+    line = _config_error(hub_env(tmp_path, HUB_CONFIG_FILE=str(missing)))
+    assert f"HUB_CONFIG_FILE={missing}" in line and "no such file" in line
+
+
+def test_unknown_and_wrong_keys_in_the_config_file_are_named(tmp_path: Path) -> None:
+    config = tmp_path / "hub.toml"
+    config.write_text("htp_port = 9000\nprefetch = 4\n", encoding="utf-8")
+    line = _config_error(hub_env(tmp_path, HUB_CONFIG_FILE=str(config)))
+    assert f"unknown setting 'htp_port' in {config}" in line and "'http_port'" in line
+    config.write_text("prefetch = 0\n", encoding="utf-8")
+    wrong = _config_error(hub_env(tmp_path, HUB_CONFIG_FILE=str(config)))
+    assert f"prefetch = 0 in {config}" in wrong and "greater than or equal to 1" in wrong
+    config.write_text("http_port = [\n", encoding="utf-8")
+    unreadable = _config_error(hub_env(tmp_path, HUB_CONFIG_FILE=str(config)))
+    assert f"{config} is not TOML" in unreadable

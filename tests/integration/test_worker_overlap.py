@@ -40,7 +40,7 @@ class SlowPipeline:
     deliveries: list[tuple[bytes, bool]] = field(default_factory=list)
 
     async def handle(
-        self, body: bytes, replay: Any = None, *, redelivered: bool = False
+        self, body: bytes, replay: Any = None, *, redelivered: bool = False, **amqp: Any
     ) -> Handled:
         self.deliveries.append((body, redelivered))
         self.in_flight += 1
