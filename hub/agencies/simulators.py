@@ -84,6 +84,9 @@ def stop_simulators(
     """Stop the servers and remove the registry file if this process wrote it."""
     for run in running.values():
         run.server.stop()
+        close = getattr(run.simulator, "close", None)  # a telco's SMSC runs beside its API
+        if close is not None:
+            close()
     if registry_dir is not None:
         remove_registry(registry_dir)
 
