@@ -17,8 +17,11 @@ from structlog.typing import EventDict, WrappedLogger
 
 # A civil id stands alone: not inside a longer number, a word or a UUID's hex run.
 _CIVIL_ID = re.compile(r"(?<![0-9A-Za-z-])[0-9]{8,9}(?![0-9A-Za-z-])")
-_PHONE = re.compile(r"(?<![0-9A-Za-z])\+?968[ -]?[0-9]{8}(?![0-9A-Za-z])")
-SENSITIVE_KEYS = frozenset({"civil_id", "phone", "owner_civil_id", "password", "api_key", "secret"})
+# +968, 00968 or bare 968 before eight digits (SMPP addresses carry no "+").
+_PHONE = re.compile(r"(?<![0-9A-Za-z])(?:\+|00)?968[ -]?([0-9]{8})(?![0-9A-Za-z])")
+SENSITIVE_KEYS = frozenset(
+    {"civil_id", "phone", "msisdn", "owner_civil_id", "password", "api_key", "secret"}
+)
 
 
 def mask_digits(text: str) -> str:
@@ -29,7 +32,7 @@ def mask_digits(text: str) -> str:
 
 def mask_text(text: str) -> str:
     """Mask phone numbers and civil-id-shaped numbers inside free text."""
-    text = _PHONE.sub(lambda m: "+968" + mask_digits(m.group(0)[4:]), text)
+    text = _PHONE.sub(lambda m: "+968" + mask_digits(m.group(1)), text)
     return _CIVIL_ID.sub(lambda m: mask_digits(m.group(0)), text)
 
 

@@ -7,7 +7,7 @@ group `hub.connectors`; the core never imports an agency package by name.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -113,6 +113,18 @@ class AgencyClient(Protocol):
     async def health(self) -> Health: ...
 
     async def aclose(self) -> None: ...
+
+
+Deliver = Callable[[Mapping[str, str]], Awaitable[None]]
+
+
+@runtime_checkable
+class MessageChannel(Protocol):
+    """A client that also receives: a telco's SMPP session hands residents' messages (telco,
+    smsc_message_id, msisdn, short_code, text) to `deliver`; a failed `deliver` leaves the
+    message with the sender, who delivers it again. `listen` runs inside the event loop."""
+
+    def listen(self, deliver: Deliver) -> None: ...
 
 
 class Simulator(Protocol):

@@ -84,6 +84,9 @@ def stop_simulators(
     """Stop the servers and remove the registry file if this process wrote it."""
     for run in running.values():
         run.server.stop()
+        close = getattr(run.simulator, "close", None)  # a telco's SMSC runs beside its API
+        if close is not None:
+            close()
     if registry_dir is not None:
         remove_registry(registry_dir)
 
@@ -158,3 +161,39 @@ def switch_fault(
             f"the {agency} simulator at {url} refused the switch (HTTP {response.status_code})"
         )
     return url
+
+
+SMS_PATH = "/_sim/sms"
+
+
+def inject_sms(
+    data_dir: Path,
+    connectors: Mapping[str, Connector],
+    telco: str,
+    msisdn: str,
+    text: str,
+    timeout_s: float = 10.0,
+) -> str:
+    """Have the running SMSC simulator of `telco` deliver a resident's message (deliver_sm) to
+    the hub bound to it; the SMSC's id of the message."""
+    pick_connector(connectors, telco)
+    url = read_registry(data_dir).get(telco)
+    if url is None:
+        raise SimulatorsUnavailable(
+            f"no {telco} simulator is running; start the hub with `hub serve` (simulators on)"
+        )
+    try:
+        response = httpx.post(
+            f"{url}{SMS_PATH}", json={"msisdn": msisdn, "text": text}, timeout=timeout_s
+        )
+    except httpx.HTTPError as exc:
+        raise SimulatorsUnavailable(
+            f"the {telco} simulator at {url} is not answering ({type(exc).__name__})"
+        ) from None
+    if response.status_code == 404:
+        raise ConfigurationError(f"{telco} has no SMSC simulator (not a telco connector)")
+    if response.status_code != 200:
+        raise SimulatorsUnavailable(
+            f"the {telco} SMSC could not deliver: {response.json().get('error', response.text)}"
+        )
+    return str(response.json()["smsc_message_id"])

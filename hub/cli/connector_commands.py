@@ -1,4 +1,4 @@
-"""`hub connectors list|check` and `hub simulators serve|fault`: what agencies the hub knows,
+"""`hub connectors list|check` and `hub simulators serve|fault|sms`: what agencies the hub knows,
 whether they answer, and their simulators for partners' own testing."""
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from hub.agencies.connector import (
 )
 from hub.agencies.simulators import (
     SimulatorsUnavailable,
+    inject_sms,
     read_registry,
     registry_path,
     serve_simulators,
@@ -262,3 +263,15 @@ def fault(
     `none` heals it."""
     url = switch_fault(load_settings().data_dir, load_connectors(), agency, mode)
     console.print(f"{agency} simulator at {url}: fault {mode}", highlight=False)
+
+
+@simulators_app.command("sms")
+def sms(
+    telco: Annotated[str, typer.Argument(help="The telco whose SMSC simulator delivers it.")],
+    msisdn: Annotated[str, typer.Argument(help="The resident's number, e.g. 96891234567.")],
+    text: Annotated[str, typer.Argument(help="What the resident writes, e.g. '12345 AB P101 60'.")],
+) -> None:
+    """Send a resident's SMS to the short code through a running telco SMSC simulator (of `hub
+    serve`): it reaches the hub as a deliver_sm, and the reply goes back to that SMSC."""
+    smsc_id = inject_sms(load_settings().data_dir, load_connectors(), telco, msisdn, text)
+    console.print(f"{telco} SMSC delivered message {smsc_id}", highlight=False)

@@ -34,6 +34,7 @@ def default_flows() -> FlowRegistry:
     from hub.flows.building import BuildingPermitIssuedFlow, ConnectionCompletedFlow
     from hub.flows.licence import LicenceIssueFlow, LicenceRenewalFlow
     from hub.flows.parking import ParkingPermitFlow
+    from hub.flows.sms_parking import SmsParkingFlow, SmsReplyFlow
     from hub.flows.violation import ViolationPaidFlow
 
     return FlowRegistry(
@@ -46,5 +47,7 @@ def default_flows() -> FlowRegistry:
             ViolationPaidFlow(),
             CrStatusChangedFlow(),
             OwnershipTransferredFlow(),
+            SmsParkingFlow(),
+            SmsReplyFlow(),
         ]
     )

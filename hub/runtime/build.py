@@ -13,7 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import hub.bus  # noqa: F401  (registers the embedded transport's URL alias with kombu)
 from hub.agencies.circuits import StoreCircuitListener, make_breakers
-from hub.agencies.connector import AgencyClient, Connector, Endpoint, load_connectors
+from hub.agencies.connector import (
+    AgencyClient,
+    Connector,
+    Endpoint,
+    MessageChannel,
+    load_connectors,
+)
 from hub.agencies.gateway import AgencyGateway
 from hub.agencies.simulators import RunningSimulator, serve_simulators, stop_simulators
 from hub.audit.sealing import Checkpointer
@@ -22,6 +28,7 @@ from hub.contracts.registry import ContractRegistry
 from hub.flows import FlowRegistry, default_flows
 from hub.messages.settlement import AfterCommit
 from hub.pipeline import Pipeline
+from hub.runtime.sms_inbound import SmsInbound
 from hub.runtime.waiting import wait_for
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
@@ -43,6 +50,26 @@ class HubRuntime:
     simulators: dict[str, RunningSimulator] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    inbound: SmsInbound | None = None
+
+    @property
+    def channels(self) -> dict[str, MessageChannel]:
+        """The clients that also receive (the telcos' SMPP sessions)."""
+        return {n: c for n, c in self.clients.items() if isinstance(c, MessageChannel)}
+
+    def open_channels(self) -> None:
+        """Bind each telco's SMPP session in this runtime's loop (the worker's, running) and
+        publish residents' messages to municipal.in; `close` unbinds them."""
+        channels = self.channels
+        if not channels or self.inbound is not None:
+            return
+        inbound = self.inbound = SmsInbound(self.broker_url)
+
+        def listen() -> None:
+            for channel in channels.values():
+                channel.listen(inbound.receive)
+
+        self.loop.call_soon_threadsafe(listen)
 
     @property
     def broker_url(self) -> str:
@@ -65,8 +92,10 @@ class HubRuntime:
             for client in self.clients.values():
                 await client.aclose()
 
-        self.loop.run_until_complete(close_clients())
+        self.loop.run_until_complete(close_clients())  # unbinds the SMPP sessions too
         self.loop.close()
+        if self.inbound is not None:
+            self.inbound.close()
         stop_simulators(self.simulators, self.settings.data_dir)
         self.engine.dispose()
 

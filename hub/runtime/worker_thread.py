@@ -21,6 +21,7 @@ class WorkerThread:
 
     def __init__(self, runtime: HubRuntime) -> None:
         self._stop = threading.Event()
+        self._runtime = runtime
         self._broker_url = runtime.broker_url
         self._startup_wait_s = runtime.settings.startup_wait_s
         settings = runtime.settings
@@ -67,6 +68,7 @@ class WorkerThread:
         gc.freeze()
         self._loop.start()
         self._thread.start()
+        self._runtime.open_channels()  # the telcos' SMPP sessions, in the loop just started
         return self
 
     @property

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, Date, DateTime, Index, Integer, Numeric, String, Text, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -297,3 +298,48 @@ class AgencyAnswer(Base):
     request_digest: Mapped[str] = mapped_column(String(80), primary_key=True)
     reply: Mapped[dict[str, Any]] = mapped_column()
     answered_at: Mapped[datetime] = mapped_column()
+
+
+class ParkingBooking(Base):
+    """A street parking booking a resident made by SMS; sending again before it ends extends it
+    (`minutes` and `amount` are the totals)."""
+
+    __tablename__ = "parking_bookings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_no: Mapped[str | None] = mapped_column(String(20), unique=True)
+    plate_number: Mapped[str] = mapped_column(String(5))
+    plate_code: Mapped[str] = mapped_column(String(2))
+    parking_code: Mapped[str] = mapped_column(String(10))
+    telco: Mapped[str] = mapped_column(String(20))
+    msisdn: Mapped[str] = mapped_column(String(15))
+    language: Mapped[str] = mapped_column(String(2))
+    minutes: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 3))
+    starts_at: Mapped[datetime] = mapped_column()
+    ends_at: Mapped[datetime] = mapped_column()
+    reminded_at: Mapped[datetime | None] = mapped_column()
+    correlationid: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_parking_bookings_spot", "plate_number", "plate_code", "parking_code"),
+        Index("ix_parking_bookings_ends_at", "ends_at"),
+    )
+
+
+class ParkingSmsRequest(Base):
+    """Every parking SMS the hub read and what came of it: booked, extended, or refused with
+    its reason (a refusal changes nothing else)."""
+
+    __tablename__ = "parking_sms_requests"
+
+    message_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    telco: Mapped[str] = mapped_column(String(20))
+    msisdn: Mapped[str] = mapped_column(String(15))
+    text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(30))
+    ticket_no: Mapped[str | None] = mapped_column(String(20))
+    amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

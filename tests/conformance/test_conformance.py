@@ -41,6 +41,9 @@ def agency(request: pytest.FixtureRequest) -> Iterator[AgencyUnderTest]:
         yield served
     finally:
         served.server.stop()
+        close = getattr(served.simulator, "close", None)  # a telco's SMSC runs beside its API
+        if close is not None:
+            close()
 
 
 @pytest.fixture(autouse=True)
