@@ -306,16 +306,12 @@ def _execute(
     """Run the plan with a progress bar on stderr; the outcome of each message."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from hub.audit.sealing import Checkpointer
     from hub.bus.publisher import Publisher
     from hub.replay.redrive import Replayer, run_replay
 
-    settings = load_settings()
-    broker_url = settings.resolved_broker_url
+    broker_url = load_settings().resolved_broker_url
     with Publisher(broker_url) as publisher:
-        # A replay's audit entries are sealed like the hub's own when a checkpoint is due.
-        sealer = Checkpointer.from_settings(settings)
-        replayer = Replayer(sessions, publisher, broker_url, sealer)
+        replayer = Replayer(sessions, publisher, broker_url)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, console=status_console, transient=True) as progress:
             task = progress.add_task("replaying", total=len(plan))
