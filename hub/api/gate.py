@@ -58,7 +58,7 @@ class CallInfo:
     operation: str  # e.g. "GET /api/v1/licences/{licence_no}" or "MunicipalRecords.GetLicence"
     grant: str | None  # None: the operation does not exist
     client: str | None = None
-    correlationid: str | None = None
+    reference: str | None = None  # the partner's own X-Correlation-Id, already validated
 
 
 class PartnerGate:
@@ -85,7 +85,7 @@ class PartnerGate:
         refusal: HubError | None = None
         with UnitOfWork(
             self._sessions,
-            correlationid=call.correlationid,
+            correlationid=None,  # a partner's header never names a hub case (see pushes)
             actor=ANONYMOUS,
             sealer=self._registry.sealer,
         ) as uow:
@@ -96,6 +96,8 @@ class PartnerGate:
                 "grant": call.grant,
                 "client": call.client,
             }
+            if call.reference is not None:
+                detail["reference"] = call.reference
             if partner is None:
                 if credentials.username:
                     detail["claimed_partner"] = credentials.username[:60]

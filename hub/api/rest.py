@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api import grants
 from hub.api.gate import CallInfo, Credentials, PartnerGate
-from hub.api.problems import InvalidBody, problem_responses
+from hub.api.problems import InvalidBody, InvalidHeader, problem_responses
 from hub.api.pushes import MOCI_CR_STATUS_CHANGED, PushAccepted, PushService
 from hub.api.records import (
     BuildingPermitView,
@@ -27,6 +27,7 @@ from hub.api.records import (
     RecordNotFound,
     RecordReader,
 )
+from hub.contracts.envelope import CORRELATION_ID_RULE, valid_correlation
 from hub.contracts.registry import ContractRegistry
 
 API_KEY = APIKeyHeader(
@@ -45,9 +46,11 @@ PLATE_CODE = r"^[A-Z]{1,2}$"
 View = TypeVar("View")
 
 
-def _correlation(request: Request) -> str | None:
-    value = request.headers.get(CORRELATION_HEADER, "").strip()
-    return value if 0 < len(value) <= 200 else None
+def _reference(request: Request) -> str | None:
+    """The partner's own reference (X-Correlation-Id) when it is in the strict pattern; the
+    hub never takes it as a case id on trust (see `PushService`)."""
+    value = request.headers.get(CORRELATION_HEADER)
+    return value if valid_correlation(value) else None
 
 
 def partner_dependency(gate: PartnerGate, grant: str) -> Callable[..., str]:
@@ -60,9 +63,12 @@ def partner_dependency(gate: PartnerGate, grant: str) -> Callable[..., str]:
             operation=f"{request.method} {template}",
             grant=grant,
             client=request.client.host if request.client else None,
-            correlationid=_correlation(request),
+            reference=_reference(request),
         )
-        return gate.admit(Credentials("rest", api_key), call)
+        partner = gate.admit(Credentials("rest", api_key), call)
+        if request.headers.get(CORRELATION_HEADER) is not None and call.reference is None:
+            raise InvalidHeader("X-Correlation-Id", CORRELATION_ID_RULE)
+        return partner
 
     return admitted
 
@@ -193,7 +199,7 @@ def rest_router(
     ) -> PushAccepted:
         data = await _json_object(request)
         return await run_in_threadpool(
-            pushes.accept, caller, MOCI_CR_STATUS_CHANGED, data, _correlation(request)
+            pushes.accept, caller, MOCI_CR_STATUS_CHANGED, data, _reference(request)
         )
 
     return router

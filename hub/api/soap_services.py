@@ -21,7 +21,13 @@ from hub.api.records import (
     ParkingPermitView,
     RecordReader,
 )
-from hub.api.soap_host import Operation, PartnerSoapService, ServiceContract, SoapOperation
+from hub.api.soap_host import (
+    Operation,
+    PartnerSoapService,
+    ServiceContract,
+    SoapOperation,
+    partner_reference,
+)
 from hub.errors import ContractViolation
 from hub.soap import SoapFault, SoapMessage, load_schema
 
@@ -197,7 +203,7 @@ async def _push(
 ) -> None:
     """Hand a notification to the push service; a contract breach is the sender's fault."""
     try:
-        await run_in_threadpool(pushes.accept, caller, type_, data)
+        await run_in_threadpool(pushes.accept, caller, type_, data, partner_reference())
     except ContractViolation as exc:
         first = exc.errors[0]
         detail = contract.fault_detail("INVALID_REQUEST", str(exc))
