@@ -116,17 +116,58 @@ def add_process_id(logger: WrappedLogger, method_name: str, event_dict: EventDic
     return event_dict
 
 
+_JSON_HANDLER = "hub-json"
+
+
+def _line_processors() -> list[Any]:
+    """What makes every line: case, level, pid, time, traceback as a field, masking."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        add_process_id,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.format_exc_info,
+        mask_personal_data,
+    ]
+
+
+def _stdlib_json_handler(stream: TextIO) -> logging.Handler:
+    """Libraries' own logging (uvicorn, kombu, SQLAlchemy) as the same masked JSON lines: a
+    traceback is a field of one line, never plain text."""
+    handler = logging.StreamHandler(stream)
+    handler.set_name(_JSON_HANDLER)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[structlog.stdlib.add_logger_name, *_line_processors()],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.JSONRenderer(ensure_ascii=False),
+            ],
+        )
+    )
+    return handler
+
+
 def configure_logging(level: str = "info", stream: TextIO | None = None) -> None:
     """JSON logs to `stream` (stderr by default); libraries' own logging kept to warnings."""
-    logging.basicConfig(level=logging.WARNING, stream=stream or sys.stderr, format="%(message)s")
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if handler.get_name() == _JSON_HANDLER or (
+            isinstance(handler, logging.StreamHandler)
+            and handler.stream in (sys.stderr, stream)
+            and not isinstance(handler.formatter, structlog.stdlib.ProcessorFormatter)
+            and type(handler) is logging.StreamHandler
+        ):
+            root.removeHandler(handler)
+    root.addHandler(_stdlib_json_handler(stream or sys.stderr))
+    root.setLevel(logging.WARNING)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        # uvicorn's own handlers print plain text; its records go to the JSON handler instead.
+        logging.getLogger(name).handlers.clear()
+        logging.getLogger(name).propagate = True
     structlog.configure(
         processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            add_process_id,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            mask_personal_data,
+            *_line_processors(),
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(

@@ -105,14 +105,39 @@ async def _json_object(request: Request) -> dict[str, Any]:
         raise HTTPException(415, "the body must be JSON (Content-Type: application/json)")
     raw = await request.body()
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidBody(f"not JSON: {exc}") from None
     except RecursionError:
         raise InvalidBody("not JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's digit limit, a duplicate key
+        raise InvalidBody(f"not usable JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidBody("the body must be a JSON object")
+    if _has_lone_surrogate(data):
+        raise InvalidBody("not usable JSON: a lone surrogate escape (\\ud800-\\udfff) is not text")
     return data
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object hook refusing a key given twice (which one wins differs by parser)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key!r} is given twice")
+        found[key] = value
+    return found
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a string anywhere in `value` holds a surrogate code point (cannot be UTF-8)."""
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 def rest_router(

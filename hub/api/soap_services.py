@@ -74,7 +74,10 @@ def _instant(message: SoapMessage, namespace: str, name: str) -> str:
         raise SoapFault.client(f"{name}: not a date and time the hub can read: {text!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=MUSCAT_TIME)
-    return _utc(moment)
+    try:
+        return _utc(moment)
+    except OverflowError:  # year 1 or 9999 with an offset: no such instant in UTC
+        raise SoapFault.client(f"{name}: out of range: {text!r}") from None
 
 
 def licence_element(view: LicenceView) -> etree._Element:
