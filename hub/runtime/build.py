@@ -16,7 +16,7 @@ from hub.agencies.circuits import StoreCircuitListener, make_breakers
 from hub.agencies.connector import AgencyClient, Connector, Endpoint, load_connectors
 from hub.agencies.gateway import AgencyGateway
 from hub.agencies.simulators import RunningSimulator, serve_simulators, stop_simulators
-from hub.audit.sealing import Checkpointer
+from hub.audit.sealing import Checkpointer, SealTimer
 from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
 from hub.flows import FlowRegistry, default_flows
@@ -40,6 +40,7 @@ class HubRuntime:
     gateway: AgencyGateway
     flows: FlowRegistry
     sealer: Checkpointer | None = None  # signs audit checkpoints; every unit of work gets it
+    seal_timer: SealTimer | None = None  # seals the unsealed tail on a timer and at close
     simulators: dict[str, RunningSimulator] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
@@ -68,6 +69,8 @@ class HubRuntime:
         self.loop.run_until_complete(close_clients())
         self.loop.close()
         stop_simulators(self.simulators, self.settings.data_dir)
+        if self.seal_timer is not None:
+            self.seal_timer.stop()  # seal on shutdown: no tail left open until the next start
         self.engine.dispose()
 
     def __enter__(self) -> HubRuntime:
@@ -137,6 +140,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         gateway=AgencyGateway(connectors, clients, contracts, breakers, settings.rate_limits),
         flows=default_flows(),
         sealer=sealer,
+        seal_timer=SealTimer(sealer, sessions, settings.audit_seal_interval_s).start(),
         simulators=simulators,
         endpoints=endpoints,
     )
