@@ -15,7 +15,12 @@ import hub.bus  # noqa: F401  (registers the embedded transport's URL alias with
 from hub.agencies.circuits import StoreCircuitListener, make_breakers
 from hub.agencies.connector import AgencyClient, Connector, Endpoint, load_connectors
 from hub.agencies.gateway import AgencyGateway
-from hub.agencies.simulators import RunningSimulator, serve_simulators, stop_simulators
+from hub.agencies.simulators import (
+    RunningSimulator,
+    agencies_to_simulate,
+    serve_simulators,
+    stop_simulators,
+)
 from hub.audit.sealing import Checkpointer, SealTimer
 from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
@@ -101,6 +106,9 @@ def _ping(engine: Engine) -> None:
 def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     """Build the hub from settings; agencies without a URL get their simulator when allowed."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    connectors = load_connectors()
+    unconfigured = [name for name in connectors if name not in settings.agencies]
+    simulated = agencies_to_simulate(settings, unconfigured)  # or the error naming the URL
     # The worker's store threads (one per delivery in flight, two more), the API's and a spare.
     engine = make_engine(
         settings.resolved_database_url,
@@ -111,11 +119,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     if migrate:
         upgrade(engine)
     contracts = ContractRegistry.load()
-    connectors = load_connectors()
-    unconfigured = [name for name in connectors if name not in settings.agencies]
-    simulators = (
-        start_simulators(connectors, unconfigured, settings.data_dir) if settings.simulators else {}
-    )
+    simulators = start_simulators(connectors, simulated, settings.data_dir) if simulated else {}
     endpoints = {
         name: Endpoint(cfg.url, cfg.credentials) for name, cfg in settings.agencies.items()
     } | {
