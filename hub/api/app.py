@@ -64,6 +64,8 @@ def build_services(
         registry,
         rate_limit=settings.partner_rate_limit,
         window_s=settings.partner_rate_window_s,
+        auth_fail_limit=settings.auth_fail_limit,
+        auth_fail_window_s=settings.auth_fail_window_s,
     )
     return ApiServices(
         gate=gate,
