@@ -21,6 +21,7 @@ from rich.text import Text
 from hub.cli.output import CommandFailed, console, json_line, shown, visible
 from hub.cli.timeparse import parse_when
 from hub.config import load_settings
+from hub.observability import configure_logging
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -249,6 +250,7 @@ def replay_run(
     from hub.replay.plan import Action, plan_replay
     from hub.replay.redrive import ReplayRequest, parse_rate
 
+    configure_logging("warning")  # stdout is the plan; what the core logs goes to stderr
     request = None
     if not dry_run:
         try:
