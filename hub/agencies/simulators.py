@@ -180,4 +180,3 @@ def agencies_to_simulate(settings: Settings, unconfigured: Sequence[str]) -> lis
         f"no URL for agencies {', '.join(unconfigured)}: set {names} (simulators start by "
         "themselves only in the embedded demo; HUB_SIMULATORS=true starts them on purpose)"
     )
-

@@ -200,4 +200,3 @@ def _claimed(credentials: Credentials) -> str | None:
     if credentials.secret and "." in credentials.secret:
         return "key:" + credentials.secret.split(".", 1)[0][:40]
     return None
-
