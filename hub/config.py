@@ -141,6 +141,29 @@ class Settings(BaseSettings):
         driver the hub ships (SQLAlchemy would look for a missing psycopg2 plugin)."""
         return normalise_database_url(value) if value else value
 
+    # Security hardening (docs/SECURITY.md): the unsealed audit tail, the verify key, failed
+    # authentication, slow clients.
+    audit_seal_interval_s: float = Field(
+        5.0,
+        ge=0,
+        description="Seal the audit trail's unsealed tail this often (0: only on "
+        "commits and at shutdown).",
+    )
+    audit_public_key_file: Path | None = Field(
+        None,
+        description="Public key (PEM) `hub audit verify` checks checkpoints with; default "
+        "beside the checkpoint file, written by the hub from its signing key.",
+    )
+    auth_fail_limit: int = Field(
+        10,
+        ge=1,
+        description="Failed authentications per client address, and per claimed "
+        "partner, per window before further attempts get 429.",
+    )
+    auth_fail_window_s: int = Field(
+        60, ge=1, description="The failed-authentication window; one audit summary per window."
+    )
+
     @field_validator("retry_ladder")
     @classmethod
     def _ladder_parses(cls, value: str) -> str:

@@ -30,6 +30,7 @@ class LoopbackServer:
             host=self.host,
             port=self.port,
             log_level="warning",
+            log_config=None,  # uvicorn's records go to the process's (JSON) logging, not its own
             access_log=False,
             lifespan="off",
         )

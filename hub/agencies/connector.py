@@ -16,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import httpx
 from starlette.types import ASGIApp
 
+from hub.contracts.envelope import valid_correlation
 from hub.errors import ConfigurationError
 
 ENTRY_POINT_GROUP = "hub.connectors"
@@ -97,7 +98,9 @@ current_call: ContextVar[CallContext | None] = ContextVar("current_call", defaul
 async def stamp_correlation(request: httpx.Request) -> None:
     """httpx request hook for HTTP connectors: the business case travels with every call."""
     ctx = current_call.get()
-    if ctx is not None:
+    if ctx is not None and valid_correlation(ctx.correlation_id):
+        # Only a value in the strict pattern becomes a header (one stored before the pattern
+        # was enforced could carry CR/LF, which httpx refuses and the gateway would retry).
         request.headers[CORRELATION_HEADER] = ctx.correlation_id
 
 

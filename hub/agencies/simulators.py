@@ -15,6 +15,7 @@ import httpx
 import structlog
 
 from hub.agencies.connector import FAULT_MODES, Connector, Simulator, pick_connector
+from hub.config import Settings
 from hub.errors import ConfigurationError, HubError
 from hub.serving import LoopbackServer
 
@@ -197,3 +198,24 @@ def inject_sms(
             f"the {telco} SMSC could not deliver: {response.json().get('error', response.text)}"
         )
     return str(response.json()["smsc_message_id"])
+
+
+def agencies_to_simulate(settings: Settings, unconfigured: Sequence[str]) -> list[str]:
+    """The agencies (those without a URL) whose simulator this process may start: all of them
+    in the embedded demo (SQLite store, embedded broker) unless HUB_SIMULATORS=false, and
+    elsewhere only when HUB_SIMULATORS=true was set on purpose. Any other configuration with an
+    agency lacking a URL is a start-up error naming the setting, never invented data."""
+    explicit = "simulators" in settings.model_fields_set
+    if not unconfigured:
+        return []
+    if settings.simulators and (settings.is_embedded or explicit):
+        if not settings.is_embedded:
+            log.warning("simulators.started_on_purpose", agencies=list(unconfigured))
+        return list(unconfigured)
+    if settings.is_embedded:
+        return []  # HUB_SIMULATORS=false in the demo: calls to these agencies fail, as asked
+    names = ", ".join(f"HUB_AGENCIES__{name.upper()}__URL" for name in unconfigured)
+    raise ConfigurationError(
+        f"no URL for agencies {', '.join(unconfigured)}: set {names} (simulators start by "
+        "themselves only in the embedded demo; HUB_SIMULATORS=true starts them on purpose)"
+    )

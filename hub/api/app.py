@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.api.docs_page import docs_endpoint
 from hub.api.gate import PartnerGate
 from hub.api.health import health_router
 from hub.api.limits import BodySizeLimit, RequestTimeout
@@ -64,6 +65,8 @@ def build_services(
         registry,
         rate_limit=settings.partner_rate_limit,
         window_s=settings.partner_rate_window_s,
+        auth_fail_limit=settings.auth_fail_limit,
+        auth_fail_window_s=settings.auth_fail_window_s,
     )
     return ApiServices(
         gate=gate,
@@ -82,6 +85,7 @@ def create_app(services: ApiServices) -> FastAPI:
         version=API_VERSION,
         description=DESCRIPTION,
         redoc_url=None,
+        docs_url=None,  # Swagger UI loads scripts from a CDN: /docs is served below instead
     )
     install_problem_handlers(app)
     app.include_router(
@@ -114,6 +118,7 @@ def create_app(services: ApiServices) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_route("/docs", docs_endpoint(openapi), methods=["GET"], include_in_schema=False)
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
     app.add_middleware(RequestTimeout, seconds=settings.http_request_timeout_s)
     return app

@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.api.auth_throttle import AuthThrottle
 from hub.api.partners import PartnerRegistry
 from hub.errors import Forbidden, HubError, Unauthorised
 from hub.messages.unit_of_work import UnitOfWork
@@ -34,6 +35,14 @@ class RateLimited(HubError):
 
     def __init__(self, partner: str, retry_after: int) -> None:
         super().__init__(f"partner {partner} is over its rate limit")
+        self.retry_after = retry_after
+
+
+class AuthThrottled(RateLimited):
+    """Too many failed authentications from this address (or against this partner name)."""
+
+    def __init__(self, retry_after: int) -> None:
+        HubError.__init__(self, "too many failed authentications")
         self.retry_after = retry_after
 
 
@@ -58,7 +67,7 @@ class CallInfo:
     operation: str  # e.g. "GET /api/v1/licences/{licence_no}" or "MunicipalRecords.GetLicence"
     grant: str | None  # None: the operation does not exist
     client: str | None = None
-    correlationid: str | None = None
+    reference: str | None = None  # the partner's own X-Correlation-Id, already validated
 
 
 class PartnerGate:
@@ -71,6 +80,8 @@ class PartnerGate:
         *,
         rate_limit: int,
         window_s: int,
+        auth_fail_limit: int = 10,
+        auth_fail_window_s: int = 60,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._sessions = sessions
@@ -78,42 +89,66 @@ class PartnerGate:
         self._rate_limit = rate_limit
         self._window_s = window_s
         self._clock = clock
+        self._throttle = AuthThrottle(auth_fail_limit, auth_fail_window_s, clock)
 
     def admit(self, credentials: Credentials, call: CallInfo) -> str:
         """The partner's name, or the refusal (`Unauthorised`, `UnknownOperation`,
         `Forbidden`, `RateLimited`) after its `partner.denied` entry is committed."""
         refusal: HubError | None = None
+        claimed = _claimed(credentials)
+        summaries = self._throttle.ended()
+        retry_after = self._throttle.retry_after(call.client, claimed)
+        if retry_after is not None:
+            self._summarise(summaries)
+            raise AuthThrottled(retry_after)
         with UnitOfWork(
             self._sessions,
-            correlationid=call.correlationid,
+            correlationid=None,  # a partner's header never names a hub case (see pushes)
             actor=ANONYMOUS,
             sealer=self._registry.sealer,
         ) as uow:
+            for summary in summaries:
+                uow.audit("partner.denied.summary", **summary)
             partner = self._authenticate(uow.session, credentials)
+            audited = True
             detail: dict[str, object] = {
                 "channel": credentials.channel,
                 "operation": call.operation,
                 "grant": call.grant,
                 "client": call.client,
             }
+            if call.reference is not None:
+                detail["reference"] = call.reference
             if partner is None:
                 if credentials.username:
                     detail["claimed_partner"] = credentials.username[:60]
                 reason = "missing-credentials" if not credentials.secret else "wrong-credentials"
                 refusal = Unauthorised("authentication failed")
+                # In full up to the address's limit; past it, counted in the window's summary.
+                audited = self._throttle.failed(call.client, claimed)
             else:
                 uow.actor = partner.name
                 detail["partner"] = partner.name
                 reason, refusal = self._authorise(uow.session, partner, call)
             if refusal is None:
                 uow.audit("partner.call", **detail)
-            else:
+            elif audited:
                 uow.audit("partner.denied", reason=reason, **detail)
             uow.commit()
         if refusal is not None:
             raise refusal
         assert partner is not None
         return partner.name
+
+    def _summarise(self, summaries: list[dict[str, object]]) -> None:
+        if not summaries:
+            return
+        with UnitOfWork(
+            self._sessions, correlationid=None, actor=ANONYMOUS, sealer=self._registry.sealer
+        ) as uow:
+            for summary in summaries:
+                uow.audit("partner.denied.summary", **summary)
+            uow.commit()
 
     def _authenticate(self, session: Session, credentials: Credentials) -> Partner | None:
         if not credentials.secret or credentials.digest:
@@ -156,3 +191,12 @@ class PartnerGate:
         if calls <= limit:
             return None
         return max(1, math.ceil(start + self._window_s - now))
+
+
+def _claimed(credentials: Credentials) -> str | None:
+    """Whom a caller claims to be: the SOAP user name, or the key id of a REST key."""
+    if credentials.username:
+        return credentials.username[:60]
+    if credentials.secret and "." in credentials.secret:
+        return "key:" + credentials.secret.split(".", 1)[0][:40]
+    return None

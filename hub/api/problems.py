@@ -74,6 +74,15 @@ class InvalidBody(Exception):
         self.reason = reason
 
 
+class InvalidHeader(Exception):
+    """A request header the hub reads is malformed (answered 422 naming the header)."""
+
+    def __init__(self, header: str, reason: str) -> None:
+        super().__init__(f"{header}: {reason}")
+        self.header = header
+        self.reason = reason
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -132,6 +141,12 @@ async def _on_invalid_body(request: Request, exc: Exception) -> JSONResponse:
     return _invalid(request, [FieldProblem(field="(body)", message=exc.reason)])
 
 
+async def _on_invalid_header(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidHeader)
+    problem = FieldProblem(field=exc.header, location="header", message=exc.reason)
+    return _invalid(request, [problem])
+
+
 async def _on_contract_violation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ContractViolation)
     return _invalid(request, field_problems(exc.errors))
@@ -176,6 +191,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(InvalidBody, _on_invalid_body)
+    app.add_exception_handler(InvalidHeader, _on_invalid_header)
     app.add_exception_handler(ContractViolation, _on_contract_violation)
     app.add_exception_handler(Unauthorised, _on_unauthorised)
     app.add_exception_handler(Forbidden, _on_forbidden)

@@ -10,6 +10,7 @@ the outbox relay's sweep publishes it later, so an accepted push is never lost.
 
 from __future__ import annotations
 
+import json
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,8 @@ from typing import Any
 import rfc8785
 import structlog
 from kombu.exceptions import KombuError
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,7 +31,7 @@ from hub.bus.topology import IN_EXCHANGE_NAME
 from hub.contracts.envelope import derived_id, new_event
 from hub.contracts.registry import ContractRegistry
 from hub.messages.unit_of_work import UnitOfWork
-from hub.store.tables import OutboxEvent
+from hub.store.tables import AuditEntry, OutboxEvent
 
 log = structlog.get_logger("hub.pushes")
 
@@ -47,6 +49,7 @@ class PushAccepted(BaseModel):
             "examples": [
                 {
                     "event_id": "5c1f3d2e-8a7b-5e6f-9a0b-1c2d3e4f5a6b",
+                    "correlationid": "5c1f3d2e-8a7b-5e6f-9a0b-1c2d3e4f5a6b",
                     "type": MOCI_CR_STATUS_CHANGED,
                     "duplicate": False,
                     "published": True,
@@ -56,6 +59,11 @@ class PushAccepted(BaseModel):
     )
 
     event_id: str
+    correlationid: str = Field(
+        description="The hub's case id for this push: quote it as X-Correlation-Id on a later "
+        "push of the same case. A reference that names no case this partner started is kept "
+        "as the partner's reference only."
+    )
     type: str
     duplicate: bool
     published: bool
@@ -97,15 +105,34 @@ class PushService:
         return contract.id
 
     def accept(
-        self, partner: str, type_: str, data: dict[str, Any], correlationid: str | None = None
+        self, partner: str, type_: str, data: dict[str, Any], reference: str | None = None
     ) -> PushAccepted:
+        """`reference` is the partner's own X-Correlation-Id (validated by the door): it joins
+        the push to a case only when this partner started that case; else it is audited as the
+        partner's reference and the case id is the hub's (the event id)."""
         dataschema = self.validate(type_, data)
         event_id = derived_id(type_, rfc8785.dumps(data).decode("utf-8"))
         try:
-            return self._record(partner, type_, data, dataschema, event_id, correlationid)
+            return self._record(partner, type_, data, dataschema, event_id, reference)
         except IntegrityError:
             # The same push, committed by another process a moment ago.
-            return self._record(partner, type_, data, dataschema, event_id, correlationid)
+            return self._record(partner, type_, data, dataschema, event_id, reference)
+
+    @staticmethod
+    def _case(session: Session, partner: str, reference: str | None, event_id: str) -> str:
+        """The case this push belongs to: the referenced one if this partner started it."""
+        if reference is None:
+            return event_id
+        started = session.scalar(
+            select(AuditEntry.seq)
+            .where(
+                AuditEntry.correlationid == reference,
+                AuditEntry.kind == "partner.push.accepted",
+                AuditEntry.actor == partner,
+            )
+            .limit(1)
+        )
+        return reference if started is not None else event_id
 
     def _record(
         self,
@@ -114,16 +141,24 @@ class PushService:
         data: dict[str, Any],
         dataschema: str,
         event_id: str,
-        correlationid: str | None,
+        reference: str | None,
     ) -> PushAccepted:
+        with self.sessions() as session:
+            seen = session.get(OutboxEvent, event_id)
+            case = (
+                str(json.loads(seen.body).get("correlationid") or event_id)
+                if seen is not None
+                else self._case(session, partner, reference, event_id)
+            )
         event = new_event(
             type_,
             data,
             dataschema=dataschema,
-            correlationid=correlationid or event_id,
+            correlationid=case,
             causationid=None,
             event_id=event_id,
         ).model_copy(update={"source": f"{PARTNER_SOURCE}{partner}"})
+        noted = {"reference": reference} if reference is not None else {}
         with UnitOfWork(
             self.sessions,
             correlationid=event.correlation,
@@ -133,11 +168,21 @@ class PushService:
         ) as uow:
             seen = uow.session.get(OutboxEvent, event_id)
             if seen is not None:
-                uow.audit("partner.push.duplicate", partner=partner, type=type_, event_id=event_id)
+                uow.audit(
+                    "partner.push.duplicate",
+                    partner=partner,
+                    type=type_,
+                    event_id=event_id,
+                    **noted,
+                )
                 uow.commit()
                 published = seen.sent_at is not None
                 return PushAccepted(
-                    event_id=event_id, type=type_, duplicate=True, published=published
+                    event_id=event_id,
+                    correlationid=case,
+                    type=type_,
+                    duplicate=True,
+                    published=published,
                 )
             uow.emit(event, exchange=IN_EXCHANGE_NAME)
             uow.audit(
@@ -146,8 +191,11 @@ class PushService:
                 type=type_,
                 event_id=event_id,
                 data_digest=digest(data),
+                **noted,
             )
             uow.commit()
             rows = list(uow.emitted)
         published = self._out.publish_rows(self.sessions, rows)
-        return PushAccepted(event_id=event_id, type=type_, duplicate=False, published=published)
+        return PushAccepted(
+            event_id=event_id, correlationid=case, type=type_, duplicate=False, published=published
+        )

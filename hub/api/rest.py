@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api import grants
 from hub.api.gate import CallInfo, Credentials, PartnerGate
-from hub.api.problems import InvalidBody, problem_responses
+from hub.api.problems import InvalidBody, InvalidHeader, problem_responses
 from hub.api.pushes import MOCI_CR_STATUS_CHANGED, PushAccepted, PushService
 from hub.api.records import (
     BuildingPermitView,
@@ -27,6 +27,7 @@ from hub.api.records import (
     RecordNotFound,
     RecordReader,
 )
+from hub.contracts.envelope import CORRELATION_ID_RULE, valid_correlation
 from hub.contracts.registry import ContractRegistry
 
 API_KEY = APIKeyHeader(
@@ -45,9 +46,11 @@ PLATE_CODE = r"^[A-Z]{1,2}$"
 View = TypeVar("View")
 
 
-def _correlation(request: Request) -> str | None:
-    value = request.headers.get(CORRELATION_HEADER, "").strip()
-    return value if 0 < len(value) <= 200 else None
+def _reference(request: Request) -> str | None:
+    """The partner's own reference (X-Correlation-Id) when it is in the strict pattern; the
+    hub never takes it as a case id on trust (see `PushService`)."""
+    value = request.headers.get(CORRELATION_HEADER)
+    return value if valid_correlation(value) else None
 
 
 def partner_dependency(gate: PartnerGate, grant: str) -> Callable[..., str]:
@@ -60,9 +63,12 @@ def partner_dependency(gate: PartnerGate, grant: str) -> Callable[..., str]:
             operation=f"{request.method} {template}",
             grant=grant,
             client=request.client.host if request.client else None,
-            correlationid=_correlation(request),
+            reference=_reference(request),
         )
-        return gate.admit(Credentials("rest", api_key), call)
+        partner = gate.admit(Credentials("rest", api_key), call)
+        if request.headers.get(CORRELATION_HEADER) is not None and call.reference is None:
+            raise InvalidHeader("X-Correlation-Id", CORRELATION_ID_RULE)
+        return partner
 
     return admitted
 
@@ -99,14 +105,39 @@ async def _json_object(request: Request) -> dict[str, Any]:
         raise HTTPException(415, "the body must be JSON (Content-Type: application/json)")
     raw = await request.body()
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidBody(f"not JSON: {exc}") from None
     except RecursionError:
         raise InvalidBody("not JSON: nested too deeply") from None
+    except ValueError as exc:  # an integer past Python's digit limit, a duplicate key
+        raise InvalidBody(f"not usable JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidBody("the body must be a JSON object")
+    if _has_lone_surrogate(data):
+        raise InvalidBody("not usable JSON: a lone surrogate escape (\\ud800-\\udfff) is not text")
     return data
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's object hook refusing a key given twice (which one wins differs by parser)."""
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in found:
+            raise ValueError(f"the key {key!r} is given twice")
+        found[key] = value
+    return found
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a string anywhere in `value` holds a surrogate code point (cannot be UTF-8)."""
+    if isinstance(value, str):
+        return any("\ud800" <= ch <= "\udfff" for ch in value)
+    if isinstance(value, dict):
+        return any(_has_lone_surrogate(k) or _has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_lone_surrogate(v) for v in value)
+    return False
 
 
 def rest_router(
@@ -193,7 +224,7 @@ def rest_router(
     ) -> PushAccepted:
         data = await _json_object(request)
         return await run_in_threadpool(
-            pushes.accept, caller, MOCI_CR_STATUS_CHANGED, data, _correlation(request)
+            pushes.accept, caller, MOCI_CR_STATUS_CHANGED, data, _reference(request)
         )
 
     return router

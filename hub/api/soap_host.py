@@ -20,6 +20,7 @@ from starlette.responses import Response
 
 from hub.api.gate import CallInfo, Credentials, PartnerGate, RateLimited, UnknownOperation
 from hub.api.grants import soap_grant
+from hub.contracts.envelope import CORRELATION_ID_RULE, valid_correlation
 from hub.errors import Forbidden, Unauthorised
 from hub.soap import (
     AUTHENTICATION_FAILED,
@@ -35,6 +36,15 @@ from hub.soap import (
 )
 
 _client: ContextVar[str | None] = ContextVar("soap_client", default=None)
+_reference: ContextVar[str | None] = ContextVar("soap_reference", default=None)
+CORRELATION_HEADER = "x-correlation-id"
+
+
+def partner_reference() -> str | None:
+    """The calling partner's X-Correlation-Id on this SOAP call, already checked against the
+    strict pattern (a value outside it was refused with a soap:Client fault)."""
+    return _reference.get()
+
 
 Operation = Callable[[SoapMessage, str], Awaitable[etree._Element]]
 """An operation's handler: the request and the partner's name -> the reply payload."""
@@ -95,6 +105,7 @@ class PartnerSoapService:
         if request.method == "GET":
             return self._publish(request)
         _client.set(request.client.host if request.client else None)
+        _reference.set(request.headers.get(CORRELATION_HEADER))
         return await self._endpoint.handle(request)
 
     def _publish(self, request: Request) -> Response:
@@ -124,9 +135,10 @@ class PartnerSoapService:
             operation=f"{self.name}.{name}",
             grant=soap_grant(self.name, operation.name) if operation else None,
             client=_client.get(),
+            reference=given if valid_correlation(given := _reference.get()) else None,
         )
         try:
-            return await run_in_threadpool(self._gate.admit, credentials, call)
+            partner = await run_in_threadpool(self._gate.admit, credentials, call)
         except Unauthorised:
             refusal = DIGEST_NOT_SUPPORTED if credentials.digest else AUTHENTICATION_FAILED
             raise SoapFault.client(refusal) from None
@@ -139,6 +151,10 @@ class PartnerSoapService:
             fault.status_code = 429
             fault.headers["Retry-After"] = str(exc.retry_after)
             raise fault from None
+        if _reference.get() is not None and call.reference is None:
+            _reference.set(None)
+            raise SoapFault.client(f"X-Correlation-Id {CORRELATION_ID_RULE}")
+        return partner
 
     def _checked(self, operation: SoapOperation) -> Operation:
         """The handler behind a check of the payload against the service's XSD."""

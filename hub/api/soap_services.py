@@ -21,7 +21,13 @@ from hub.api.records import (
     ParkingPermitView,
     RecordReader,
 )
-from hub.api.soap_host import Operation, PartnerSoapService, ServiceContract, SoapOperation
+from hub.api.soap_host import (
+    Operation,
+    PartnerSoapService,
+    ServiceContract,
+    SoapOperation,
+    partner_reference,
+)
 from hub.errors import ContractViolation
 from hub.soap import SoapFault, SoapMessage, load_schema
 
@@ -68,7 +74,10 @@ def _instant(message: SoapMessage, namespace: str, name: str) -> str:
         raise SoapFault.client(f"{name}: not a date and time the hub can read: {text!r}") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=MUSCAT_TIME)
-    return _utc(moment)
+    try:
+        return _utc(moment)
+    except OverflowError:  # year 1 or 9999 with an offset: no such instant in UTC
+        raise SoapFault.client(f"{name}: out of range: {text!r}") from None
 
 
 def licence_element(view: LicenceView) -> etree._Element:
@@ -197,7 +206,7 @@ async def _push(
 ) -> None:
     """Hand a notification to the push service; a contract breach is the sender's fault."""
     try:
-        await run_in_threadpool(pushes.accept, caller, type_, data)
+        await run_in_threadpool(pushes.accept, caller, type_, data, partner_reference())
     except ContractViolation as exc:
         first = exc.errors[0]
         detail = contract.fault_detail("INVALID_REQUEST", str(exc))

@@ -50,6 +50,8 @@ class VerifyResult:
     external_checkpoints: int = 0
     unmirrored: int = 0  # signed database checkpoints not (yet) in the external file
     unsealed: int = 0  # newest entries no checkpoint covers yet
+    unsealed_since: str | None = None  # when the oldest of them was recorded
+    unsealed_age_s: float | None = None  # and how long ago that was, when verified
     elapsed_s: float = 0.0
     problems: list[Problem] = field(default_factory=list)
 

@@ -85,3 +85,53 @@ def create_key(path: Path) -> Ed25519PrivateKey:
         scratch.unlink()
     log.info("audit.key_created", path=str(path), key_id=key_id(key.public_key()))
     return key
+
+
+# --- The public half: all `hub audit verify` needs (security review, item 4) ----------------
+PUBLIC_KEY_NAME = "audit-signing-key.pub.pem"
+
+
+def public_key_path(settings: Settings) -> Path:
+    """Beside the checkpoint file (the record kept apart from the store), unless configured."""
+    if settings.audit_public_key_file is not None:
+        return settings.audit_public_key_file
+    journal = settings.audit_checkpoint_file or settings.data_dir / "audit-checkpoints.jsonl"
+    return journal.parent / PUBLIC_KEY_NAME
+
+
+def keep_public_key(settings: Settings, key: Ed25519PrivateKey) -> None:
+    """Write the signing key's public half for verify, once; a different one already there is
+    left alone and reported (verify will then name the checkpoints it cannot vouch for)."""
+    path = public_key_path(settings)
+    pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    if path.exists():
+        if path.read_bytes() != pem:
+            log.warning("audit.public_key_differs", path=str(path))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
+    scratch.write_bytes(pem)
+    try:
+        os.link(scratch, path)
+    except FileExistsError:
+        pass
+    finally:
+        scratch.unlink()
+
+
+def verify_key(settings: Settings) -> Ed25519PublicKey | None:
+    """The public key verify checks signatures with; never the private key."""
+    path = public_key_path(settings)
+    if not path.exists():
+        if settings.audit_public_key_file is not None:
+            raise ConfigurationError(f"audit public key not found: {path}")
+        return None
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ConfigurationError(f"audit public key {path} is not a readable PEM key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ConfigurationError(f"audit public key {path} is not an Ed25519 key")
+    return key

@@ -11,6 +11,7 @@ under the head lock and calls `publish` after its commit.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit.checkpoint import Checkpoint, CheckpointPolicy, CheckpointSigner
 from hub.audit.journal import CheckpointJournal
-from hub.audit.keys import signing_key
+from hub.audit.keys import keep_public_key, signing_key
 from hub.config import Settings
 from hub.store.engine import WRITE_INTENT
 from hub.store.tables import AuditCheckpoint, AuditHead
@@ -52,9 +53,12 @@ class Checkpointer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Checkpointer:
-        """The configured key (made on first use by default), policy and external file."""
+        """The configured key (made on first use by default), policy and external file; the
+        key's public half is kept beside the file for `hub audit verify`."""
+        key = signing_key(settings)
+        keep_public_key(settings, key)
         return cls(
-            CheckpointSigner(signing_key(settings)),
+            CheckpointSigner(key),
             CheckpointPolicy(settings.audit_checkpoint_every, settings.audit_checkpoint_seconds),
             CheckpointJournal.from_settings(settings),
         )
@@ -116,3 +120,41 @@ def last_checkpoint(session: Session) -> tuple[int, datetime] | None:
         .limit(1)
     ).first()
     return None if row is None else (row[0], datetime.fromisoformat(row[1]))
+
+
+class SealTimer:
+    """Seals the unsealed tail every `interval_s` and once more at `stop()` (shutdown), so the
+    entries after the last signed checkpoint stay seconds, not minutes, open to a rewrite."""
+
+    def __init__(
+        self, sealer: Checkpointer, sessions: sessionmaker[Session], interval_s: float
+    ) -> None:
+        self._sealer = sealer
+        self._sessions = sessions
+        self._interval_s = interval_s
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="audit-seal", daemon=True)
+
+    def start(self) -> SealTimer:
+        if self._interval_s > 0:
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval_s):
+            self.seal()
+
+    def seal(self) -> Checkpoint | None:
+        """Sign the head now unless a checkpoint covers it; a failure is logged, not raised
+        (the store may be away; the next tick or commit seals)."""
+        try:
+            return self._sealer.seal_now(self._sessions)
+        except Exception as exc:  # noqa: BLE001 - a seal attempt must not kill its thread
+            log.warning("audit.seal_failed", error=str(exc))
+            return None
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=max(self._interval_s, 5.0))
+        self.seal()

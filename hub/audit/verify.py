@@ -20,6 +20,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from cryptography.hazmat.primitives import serialization
@@ -33,7 +34,7 @@ from hub.audit.diagnosis import RADIUS, Break, diagnose
 from hub.audit.entry import COLUMNS, GENESIS_HASH, StoredEntry
 from hub.audit.findings import Problem, ProblemKind, VerifyResult
 from hub.audit.journal import CheckpointJournal
-from hub.audit.keys import existing_signing_key
+from hub.audit.keys import verify_key
 from hub.audit.rehash import Mismatch, RawRow, first_mismatch, packed_mismatch
 from hub.config import Settings
 from hub.store.engine import make_engine, make_session_factory
@@ -101,6 +102,7 @@ def verify_chain(
             result.problems.append(diagnose([StoredEntry(*row) for row in window], at, found))
         else:
             _check_tail(end, anchors, head_seq, head_hash, result)
+            _unsealed_window(session, result, end.last_seq)
     result.elapsed_s = time.perf_counter() - started
     return result
 
@@ -358,15 +360,33 @@ def _check_tail(
     result.unsealed = end.last_seq - max(covered, default=0)
 
 
+def _unsealed_window(session: Session, result: VerifyResult, last_seq: int) -> None:
+    """When the oldest entry no checkpoint covers was recorded, and its age: anything there
+    could have been rewritten without a trace, so an old window deserves a look."""
+    if result.unsealed <= 0:
+        return
+    first = last_seq - result.unsealed + 1
+    recorded = session.scalar(select(AuditEntry.recorded_at).where(AuditEntry.seq == first))
+    if recorded is None:
+        return
+    result.unsealed_since = recorded
+    try:
+        since = datetime.fromisoformat(recorded)
+    except ValueError:
+        return
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    result.unsealed_age_s = max(0.0, (datetime.now(UTC) - since).total_seconds())
+
+
 def verify_store(settings: Settings, progress: Progress | None = None) -> VerifyResult:
     """Verify the store, key and external file the settings name (what `hub audit verify` runs)."""
     engine = make_engine(settings.resolved_database_url)
     try:
         upgrade(engine)
-        key = existing_signing_key(settings)
         return verify_chain(
             make_session_factory(engine),
-            public_key=key.public_key() if key is not None else None,
+            public_key=verify_key(settings),  # the public half only: verify never signs
             journal=CheckpointJournal.from_settings(settings),
             progress=progress,
         )

@@ -15,7 +15,7 @@ from hub.cli import replay_commands, run_commands
 from hub.cli.audit_commands import audit_app
 from hub.cli.connector_commands import connectors_app, simulators_app
 from hub.cli.contract_commands import contracts_app
-from hub.cli.output import CommandFailed
+from hub.cli.output import CommandFailed, visible
 from hub.cli.partner_commands import partners_app
 from hub.errors import HubError
 
@@ -38,5 +38,5 @@ def main() -> None:
     try:
         app()
     except (CommandFailed, HubError, OSError, SQLAlchemyError, KombuOperationalError) as exc:
-        typer.echo(f"hub: {exc}", err=True)
+        typer.echo(f"hub: {visible(str(exc))}", err=True)
         sys.exit(1)

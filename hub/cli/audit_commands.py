@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import typer
 from rich.console import Console
@@ -23,6 +23,9 @@ from rich.progress import (
 from hub.cli.output import CommandFailed, console
 from hub.cli.timeparse import parse_when
 from hub.config import load_settings
+
+if TYPE_CHECKING:
+    from hub.audit.findings import VerifyResult
 
 audit_app = typer.Typer(help="Verify and export the audit trail.", no_args_is_help=True)
 LARGE_TRAIL = 50_000  # entries from which verify shows a progress bar
@@ -66,9 +69,21 @@ class _VerifyProgress:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check every entry's hash and link and every signed checkpoint; exit 1 naming the first
-    problem (seq, what is wrong) when the trail was edited, cut short or rewritten."""
+def audit_verify(
+    max_unsealed_age: Annotated[
+        float | None,
+        typer.Option(
+            "--max-unsealed-age",
+            min=0,
+            help="Exit 1 when the oldest entry no checkpoint covers is older than this many "
+            "seconds (the hub seals every HUB_AUDIT_SEAL_INTERVAL_S while it runs).",
+        ),
+    ] = None,
+) -> None:
+    """Check every entry's hash and link and every signed checkpoint with the public key only;
+    exit 1 naming the first problem (seq, what is wrong) when the trail was edited, cut short
+    or rewritten. The unsealed window (entries after the last checkpoint) is reported with its
+    age: a checkpoint cannot vouch for those yet."""
     from hub.audit.verify import verify_store
 
     with _VerifyProgress() as progress:
@@ -78,10 +93,28 @@ def audit_verify() -> None:
         raise CommandFailed(f"audit trail broken at {result.first}{extra}")
     console.print(
         f"audit trail intact: {result.entries} entries; checkpoints: {result.checkpoints} signed, "
-        f"{result.external_checkpoints} in the external file; newest entries not yet "
-        f"checkpointed: {result.unsealed}; {result.entries_per_s:,.0f} entries/s",
+        f"{result.external_checkpoints} in the external file; {_unsealed(result)}; "
+        f"{result.entries_per_s:,.0f} entries/s",
         highlight=False,
         soft_wrap=True,
+    )
+    age = result.unsealed_age_s
+    if max_unsealed_age is not None and age is not None and age > max_unsealed_age:
+        raise CommandFailed(
+            f"unsealed window too old: {result.unsealed} entries since {result.unsealed_since} "
+            f"({age:.0f} s > {max_unsealed_age:g} s); no checkpoint vouches for them"
+        )
+
+
+def _unsealed(result: VerifyResult) -> str:
+    """The unsealed window: how many entries no checkpoint vouches for yet, which, how old."""
+    line = f"newest entries not yet checkpointed: {result.unsealed}"
+    if result.unsealed == 0:
+        return line
+    age = f", {result.unsealed_age_s:.0f} s old" if result.unsealed_age_s is not None else ""
+    first = result.entries - result.unsealed + 1
+    return (
+        f"{line} (unsealed window seq {first}-{result.entries} since {result.unsealed_since}{age})"
     )
 
 

@@ -32,7 +32,7 @@ from hub.agencies.simulators import (
     switch_fault,
 )
 from hub.agencies.status import AgencyStatus, agency_statuses
-from hub.cli.output import CommandFailed, console
+from hub.cli.output import CommandFailed, console, shown
 from hub.config import Settings, load_settings
 from hub.observability import configure_logging
 from hub.store.engine import make_engine, make_session_factory
@@ -196,8 +196,15 @@ def check(
             latency = f"{r.latency_ms:.0f} ms" if r.latency_ms is not None else "-"
             reachable = "[green]yes[/]" if r.reachable else "[red]no[/]"
             circuit = r.circuit if r.circuit == "closed" else f"[red]{r.circuit}[/]"
-            last_error = (r.last_error or "-")[:60]
-            table.add_row(r.agency, url, reachable, latency, circuit, r.detail, last_error)
+            table.add_row(
+                shown(r.agency),
+                shown(url),
+                reachable,
+                latency,
+                circuit,
+                shown(r.detail),
+                shown(r.last_error, limit=60),
+            )
         console.print(table)
     down = [r.agency for r in results if not r.reachable]
     if down:

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from hub.cli.output import CommandFailed, console
+from hub.cli.output import CommandFailed, console, shown
 from hub.config import load_settings
 
 if TYPE_CHECKING:
@@ -90,9 +91,9 @@ def list_partners(
         column.overflow = "fold"  # names and grants are copied from here: never cut them short
     for info in partners:
         table.add_row(
-            info.name,
-            info.key_id,
-            "\n".join(info.grants),
+            shown(info.name),
+            shown(info.key_id),
+            Text("\n").join(shown(grant) for grant in info.grants),
             str(info.rate_limit or "default"),
             info.created_at.isoformat()[:19],
             "active" if info.active else f"revoked {info.revoked_at:%Y-%m-%d %H:%M}",

@@ -17,10 +17,12 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Column, Table
+from rich.text import Text
 
-from hub.cli.output import CommandFailed, console
+from hub.cli.output import CommandFailed, console, json_line, shown, visible
 from hub.cli.timeparse import parse_when
 from hub.config import load_settings
+from hub.observability import configure_logging
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -86,7 +88,7 @@ def _store() -> Iterator[sessionmaker[Session]]:
 
 def _json_lines(rows: list[dict[str, Any]]) -> None:
     for row in rows:
-        sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        sys.stdout.write(json_line(row) + "\n")
 
 
 @replay_app.command("list")
@@ -122,18 +124,18 @@ def replay_list(
     )
     for row in rows:
         table.add_row(
-            row["id"],
-            row["type"] or "-",
-            row["status"],
-            row["agency"] or "-",
-            str(row["attempts"]),
-            row["received_at"][:19],
-            (row["last_error"] or "")[:60],
+            shown(row["id"]),
+            shown(row["type"]),
+            shown(row["status"]),
+            shown(row["agency"]),
+            shown(row["attempts"]),
+            shown(row["received_at"], limit=19),
+            shown(row["last_error"] or "", limit=60),
         )
     console.print(table)
-    shown = f"{offset + 1}-{offset + len(rows)} of {total}" if rows else f"none of {total}"
+    span = f"{offset + 1}-{offset + len(rows)} of {total}" if rows else f"none of {total}"
     more = f"; next page: --offset {offset + len(rows)}" if offset + len(rows) < total else ""
-    console.print(f"{len(rows)} message(s), {shown}{more}", highlight=False)
+    console.print(f"{len(rows)} message(s), {span}{more}", highlight=False)
 
 
 @replay_app.command("show")
@@ -159,46 +161,57 @@ def replay_show(
         _render_story(story)
 
 
-def _section(title: str, columns: list[str], rows: list[list[str]]) -> None:
+def _section(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+    """A table of stored values, each cell shown (escaped), never interpreted."""
     if not rows:
         console.print(f"{title}: none", highlight=False)
         return
     table = Table(*columns, title=title, title_justify="left")
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*[shown(cell) for cell in row])
     console.print(table)
 
 
 def _render_story(story: dict[str, Any]) -> None:
     msg = story["message"]
-    console.rule(f"{msg['id']}  {msg['type'] or '-'}  [bold]{msg['status']}[/]")
+    heading = Text.assemble(shown(msg["id"]), "  ", shown(msg["type"]), "  ")
+    heading.append(visible(msg["status"]), style="bold")
+    console.rule(heading)
     console.print(
-        f"case {msg['correlationid']}  agency {msg['agency'] or '-'}  attempts {msg['attempts']}"
-        f"  received {msg['received_at'][:19]}\nlast error: {msg['last_error'] or '-'}",
+        Text.assemble(
+            "case ",
+            shown(msg["correlationid"]),
+            "  agency ",
+            shown(msg["agency"]),
+            f"  attempts {msg['attempts']}  received ",
+            shown(msg["received_at"], limit=19),
+            "\nlast error: ",
+            shown(msg["last_error"]),
+        ),
         highlight=False,
     )
     payload = story.get("payload")
     if payload is not None:
-        shown = json.dumps(payload, ensure_ascii=False, indent=2)
-        console.print(f"Inbound payload:\n{shown}", highlight=False, markup=False)
-    history = [[h["at"][:19], h["status"], str(h["attempt"]), h["note"]] for h in story["history"]]
+        payload_text = json.dumps(payload, ensure_ascii=False, indent=2)
+        console.print(Text(f"Inbound payload:\n{payload_text}"), highlight=False)
+    history = [[h["at"][:19], h["status"], h["attempt"], h["note"]] for h in story["history"]]
     _section("History", ["at", "status", "delivery", "detail"], history)
     calls = [
-        [str(c.get("delivery") or "-"), c.get("agency", "-"), c.get("operation", "-")]
-        + [str(c.get("attempt", "-")), c.get("outcome", "-"), str(c.get("latency_ms", "-"))]
+        [c.get("delivery"), c.get("agency"), c.get("operation")]
+        + [c.get("attempt"), c.get("outcome"), c.get("latency_ms")]
         + [c.get("error") or ""]
         for c in story["agency_calls"]
     ]
     columns = ["delivery", "agency", "operation", "try", "outcome", "ms", "error"]
     _section("Agency calls", columns, calls)
     changes = [
-        [c["at"][:19], str(c.get("record")), str(c.get("key")), _state(c.get("before"))]
+        [c["at"][:19], c.get("record"), c.get("key"), _state(c.get("before"))]
         + [_state(c.get("after"))]
         for c in story["record_changes"]
     ]
     _section("Record changes", ["at", "record", "key", "before", "after"], changes)
     results = [
-        [r["id"], r["type"], (r["sent_at"] or "not yet")[:19], r["outcome"] or "-"]
+        [r["id"], r["type"], (r["sent_at"] or "not yet")[:19], r["outcome"]]
         for r in story["results"]
     ]
     _section("Results", ["id", "type", "sent", "outcome"], results)
@@ -269,6 +282,7 @@ def replay_run(
     from hub.replay.plan import Action, plan_replay
     from hub.replay.redrive import ReplayRequest, parse_rate
 
+    configure_logging("warning")  # stdout is the plan; what the core logs goes to stderr
     request = None
     if not dry_run:
         try:
@@ -342,19 +356,21 @@ def _render_plan(rows: list[dict[str, Any]], as_json: bool, *, dry_run: bool) ->
     if dry_run:
         table = Table("id", "type", "status", "agency", "action", "why")
         for row in rows:
-            action = "[dim]skip[/]" if row["action"] == "skip" else row["action"]
+            action = shown(row["action"])
+            if row["action"] == "skip":
+                action.stylize("dim")
             table.add_row(
-                row["id"],
-                row["type"] or "-",
-                row["status"],
-                row["agency"] or "-",
+                shown(row["id"]),
+                shown(row["type"]),
+                shown(row["status"]),
+                shown(row["agency"]),
                 action,
-                row["why"],
+                shown(row["why"]),
             )
     else:
         table = Table("action", "why", "messages", title="Replay summary", title_justify="left")
         for (action, why), number in sorted(Counter((r["action"], r["why"]) for r in rows).items()):
-            table.add_row(action, why, str(number))
+            table.add_row(shown(action), shown(why), str(number))
     if rows:
         console.print(table)
     console.print(line, highlight=False)

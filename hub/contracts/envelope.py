@@ -7,17 +7,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from hub.errors import EnvelopeError, FieldError
 
 CONTENT_TYPE = "application/cloudevents+json"
 HUB_SOURCE = "urn:muscat-hub"
+
+CORRELATION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+"""What a correlation id may be, from any door (queue, REST, SOAP): it is shown to operators,
+stored, and sent to agencies as an HTTP header, so no control characters, spaces or markup."""
+CORRELATION_ID_RULE = (
+    "must be 1 to 128 letters, digits or . _ : - (starting with a letter or digit)"
+)
+_CORRELATION_ID = re.compile(CORRELATION_ID_PATTERN[:-1] + r"\Z")
+
+
+def valid_correlation(value: object) -> bool:
+    """Whether `value` may serve as a correlation id (the strict pattern, no trailing newline)."""
+    return isinstance(value, str) and _CORRELATION_ID.match(value) is not None
 
 
 class CloudEvent(BaseModel):
@@ -33,13 +47,24 @@ class CloudEvent(BaseModel):
     datacontenttype: str = "application/json"
     dataschema: str | None = None
     data: dict[str, Any]
-    correlationid: str | None = Field(None, min_length=1, max_length=200)
+    correlationid: str | None = None
     causationid: str | None = None
+
+    @field_validator("correlationid")
+    @classmethod
+    def _strict_correlation(cls, value: str | None) -> str | None:
+        if value is not None and not valid_correlation(value):
+            raise ValueError(f"correlationid {CORRELATION_ID_RULE}")
+        return value
 
     @property
     def correlation(self) -> str:
-        """The business case id: the sender's, or the event id when the sender gave none."""
-        return self.correlationid or self.id
+        """The business case id: the sender's, or the event id when the sender gave none (or,
+        for an id outside the correlation pattern, a digest of it: a case id is always safe to
+        log, show and send as a header)."""
+        if self.correlationid:
+            return self.correlationid
+        return self.id if valid_correlation(self.id) else body_digest(self.id.encode("utf-8"))
 
     def to_json(self) -> bytes:
         """Structured-mode bytes; UTF-8 with Arabic kept as characters, not escapes."""
@@ -111,7 +136,7 @@ def parse_event(body: bytes | str | dict[str, Any]) -> CloudEvent:
     if isinstance(body, bytes | str):
         try:
             raw = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, ValueError) as exc:  # ValueError: past the digit limit
             raise EnvelopeError([FieldError("(body)", f"not JSON: {exc}")]) from None
     if not isinstance(raw, dict):
         raise EnvelopeError([FieldError("(body)", "a CloudEvent must be a JSON object")])

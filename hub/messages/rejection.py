@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.audit.sealing import Checkpointer
-from hub.contracts.envelope import CloudEvent, body_digest, body_to_text
+from hub.contracts.envelope import CloudEvent, body_digest, body_to_text, valid_correlation
 from hub.contracts.registry import ContractRegistry
 from hub.errors import EnvelopeError, FieldError
 from hub.messages.lifecycle import MessageLife
@@ -74,7 +74,7 @@ class Rejections:
             message_id=message_id,
             type_=type_ if isinstance(type_, str) else None,
             source=source if isinstance(source, str) else None,
-            correlationid=correlation if isinstance(correlation, str) else message_id,
+            correlationid=_usable_correlation(correlation, message_id, body),
             causationid=None,
             body=body,
             reason="envelope",
@@ -134,3 +134,13 @@ class Rejections:
             return Handled(Outcome.DUPLICATE, message_id)
         log.warning("message.rejected", message_id=message_id, reason=reason, errors=data["errors"])
         return Handled(Outcome.REJECTED, message_id, uow.emitted)
+
+
+def _usable_correlation(given: object, message_id: str, body: bytes) -> str:
+    """The case a refused message is answered under: its own correlation id when that passes
+    the strict pattern (never a value with control characters or markup), else its id."""
+    for candidate in (given, message_id):
+        if valid_correlation(candidate):
+            assert isinstance(candidate, str)
+            return candidate
+    return body_digest(body)

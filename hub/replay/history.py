@@ -61,6 +61,8 @@ def _result(row: OutboxEvent) -> dict[str, Any]:
     except (ValueError, AttributeError):
         data = None
     outcome = (data.get("decision") or data.get("reason")) if isinstance(data, dict) else None
+    if isinstance(outcome, dict):  # a bilingual reason ({code, en, ar}): its code says it
+        outcome = outcome.get("code") or json.dumps(outcome, ensure_ascii=False)
     checks = data.get("checks") if isinstance(data, dict) else None
     failed = [
         c for c in checks or [] if isinstance(c, dict) and c.get("outcome") not in (None, "pass")

@@ -21,8 +21,13 @@ from hub.agencies.connector import (
     load_connectors,
 )
 from hub.agencies.gateway import AgencyGateway
-from hub.agencies.simulators import RunningSimulator, serve_simulators, stop_simulators
-from hub.audit.sealing import Checkpointer
+from hub.agencies.simulators import (
+    RunningSimulator,
+    agencies_to_simulate,
+    serve_simulators,
+    stop_simulators,
+)
+from hub.audit.sealing import Checkpointer, SealTimer
 from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
 from hub.flows import FlowRegistry, default_flows
@@ -47,6 +52,7 @@ class HubRuntime:
     gateway: AgencyGateway
     flows: FlowRegistry
     sealer: Checkpointer | None = None  # signs audit checkpoints; every unit of work gets it
+    seal_timer: SealTimer | None = None  # seals the unsealed tail on a timer and at close
     simulators: dict[str, RunningSimulator] = field(default_factory=dict)
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
@@ -97,6 +103,8 @@ class HubRuntime:
         if self.inbound is not None:
             self.inbound.close()
         stop_simulators(self.simulators, self.settings.data_dir)
+        if self.seal_timer is not None:
+            self.seal_timer.stop()  # seal on shutdown: no tail left open until the next start
         self.engine.dispose()
 
     def __enter__(self) -> HubRuntime:
@@ -127,6 +135,9 @@ def _ping(engine: Engine) -> None:
 def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     """Build the hub from settings; agencies without a URL get their simulator when allowed."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    connectors = load_connectors()
+    unconfigured = [name for name in connectors if name not in settings.agencies]
+    simulated = agencies_to_simulate(settings, unconfigured)  # or the error naming the URL
     # The worker's store threads (one per delivery in flight, two more), the API's and a spare.
     engine = make_engine(
         settings.resolved_database_url,
@@ -137,11 +148,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     if migrate:
         upgrade(engine)
     contracts = ContractRegistry.load()
-    connectors = load_connectors()
-    unconfigured = [name for name in connectors if name not in settings.agencies]
-    simulators = (
-        start_simulators(connectors, unconfigured, settings.data_dir) if settings.simulators else {}
-    )
+    simulators = start_simulators(connectors, simulated, settings.data_dir) if simulated else {}
     endpoints = {
         name: Endpoint(cfg.url, cfg.credentials) for name, cfg in settings.agencies.items()
     } | {
@@ -166,6 +173,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         gateway=AgencyGateway(connectors, clients, contracts, breakers, settings.rate_limits),
         flows=default_flows(),
         sealer=sealer,
+        seal_timer=SealTimer(sealer, sessions, settings.audit_seal_interval_s).start(),
         simulators=simulators,
         endpoints=endpoints,
     )

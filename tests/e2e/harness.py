@@ -29,6 +29,9 @@ def hub_env(data_dir: Path, **extra: str) -> dict[str, str]:
     env |= {"HUB_DATA_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"} | extra
     # Port 0: the partner endpoints take any free port (printed), so hubs never collide.
     env.setdefault("HUB_HTTP_PORT", "0")
+    # End-to-end hubs talk to the loopback simulators on purpose, on every engine pair (outside
+    # the embedded demo simulators start only when asked: docs/SECURITY.md, item 7).
+    env.setdefault("HUB_SIMULATORS", "true")
     return env
 
 

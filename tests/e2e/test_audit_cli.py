@@ -145,12 +145,13 @@ def test_export_and_verify_errors_are_one_line(tmp_path: Path) -> None:
     assert bare.returncode == 1 and "--correlation-id" in bare.stderr
     unknown = run_cli(env, "audit", "export", "--correlation-id", "no-such-case")
     assert unknown.stderr.strip() == "hub: no audit entries for correlation id 'no-such-case'"
+    # verify reads only the public key (security review item 4), so the key it names is that
     keyless = run_cli(
-        hub_env(tmp_path, HUB_AUDIT_KEY_FILE=str(tmp_path / "x.pem")), "audit", "verify"
+        hub_env(tmp_path, HUB_AUDIT_PUBLIC_KEY_FILE=str(tmp_path / "x.pem")), "audit", "verify"
     )
     assert keyless.returncode == 1
     assert keyless.stderr.strip().splitlines() == [
-        f"hub: audit signing key not found: {tmp_path / 'x.pem'}"
+        f"hub: audit public key not found: {tmp_path / 'x.pem'}"
     ]
 
 

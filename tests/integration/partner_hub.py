@@ -47,6 +47,9 @@ class PartnerHub:
             "database_url": f"sqlite:///{root / 'hub.sqlite3'}",
             "broker_url": f"embedded+sqlite:///{root / 'broker.sqlite3'}",
             "partner_pepper": "test-pepper",
+            # Tests refuse credentials many times from one loopback address on purpose; the
+            # throttle itself is tested in tests/security/test_auth_throttle.py.
+            "auth_fail_limit": 10_000,
         }
         self.settings: Settings = load_settings(**(defaults | overrides))
         self.engine = make_engine(self.settings.resolved_database_url)

@@ -131,3 +131,30 @@ def test_structured_content_type_wins_over_stray_headers() -> None:
     ).encode()
     headers = {"ce-specversion": "1.0", "ce-id": "other"}
     assert parse_message(body, headers, "application/cloudevents+json").id == "s"
+
+
+@pytest.mark.parametrize(
+    "correlationid",
+    [
+        "case\x1b[31m-red",
+        "case\r\nX-Injected: 1",
+        "[bold red]forged[/]",
+        "a" * 129,
+        "",
+        " case-1",
+        "case 1",
+        "case-1\n",
+        "-leading-dash",
+    ],
+)
+def test_a_correlation_id_outside_the_strict_pattern_is_a_field_error(correlationid: str) -> None:
+    with pytest.raises(EnvelopeError) as caught:
+        parse_event({**VALID, "correlationid": correlationid})
+    [error] = caught.value.errors
+    assert error.field == "correlationid"
+    assert "letters, digits" in error.message
+
+
+@pytest.mark.parametrize("correlationid", ["CASE-BP-2026-001234", "a", "x" * 128, "urn:a.b_c"])
+def test_a_correlation_id_in_the_pattern_is_kept(correlationid: str) -> None:
+    assert parse_event({**VALID, "correlationid": correlationid}).correlation == correlationid
