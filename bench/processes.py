@@ -100,6 +100,8 @@ def hub_env(
         env["HUB_RATE_LIMITS__ROP"] = "0"
     env |= {
         "HUB_DATA_DIR": str(data_dir),
+        # The idle agencies' loopback simulators, started on purpose off the embedded default.
+        "HUB_SIMULATORS": "true",
         "HUB_HTTP_PORT": str(free_port()),
         "HUB_AGENCIES__ROP__URL": rop_url,
         "HUB_AGENCIES__ROP__CREDENTIALS__USERNAME": "hub",
