@@ -8,14 +8,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.licence import licence_snapshot
 from hub.flows.parking import permit_snapshot
 from hub.messages.unit_of_work import UnitOfWork
-from hub.store.tables import ParkingPermit, TradeLicence
 
 SUSPENDING_CR_STATUSES = {
     "cancelled": ("cr-cancelled", "cancelled", "ألغت"),
@@ -40,16 +37,12 @@ class CrStatusChangedFlow:
             return
         code, verb_en, verb_ar = suspending
         cr_no = data["cr_no"]
-        licences = uow.session.scalars(
-            select(TradeLicence)
-            .where(TradeLicence.cr_no == cr_no, TradeLicence.status != "suspended")
-            .order_by(TradeLicence.licence_no)
-        ).all()
+        licences = uow.records.licences_of_cr(cr_no, not_status="suspended")
         for licence in licences:
             before = licence_snapshot(licence)
             licence.status = "suspended"
             licence.correlationid = event.correlation
-            uow.session.flush()
+            uow.records.save()
             uow.record_changed(
                 "trade_licence", licence.licence_no, before, licence_snapshot(licence)
             )
@@ -86,22 +79,15 @@ class OwnershipTransferredFlow:
     def apply(self, event: CloudEvent, facts: None, uow: UnitOfWork, results: Results) -> None:
         data = event.data
         plate = data["plate"]
-        permits = uow.session.scalars(
-            select(ParkingPermit)
-            .where(
-                ParkingPermit.plate_number == plate["number"],
-                ParkingPermit.plate_code == plate["code"],
-                ParkingPermit.civil_id == data["old_owner_civil_id"],
-                ParkingPermit.status == "issued",
-            )
-            .order_by(ParkingPermit.application_no)
-        ).all()
+        permits = uow.records.issued_parking_permits(
+            plate["number"], plate["code"], data["old_owner_civil_id"]
+        )
         day = data["transferred_at"][:10]
         text = f"{plate['number']} {plate['code']}"
         for permit in permits:
             before = permit_snapshot(permit)
             permit.status = "flagged"
-            uow.session.flush()
+            uow.records.save()
             uow.record_changed(
                 "parking_permit", permit.application_no, before, permit_snapshot(permit)
             )

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.messages.unit_of_work import UnitOfWork
@@ -24,12 +22,6 @@ def permit_snapshot(permit: BuildingPermit | None) -> dict[str, Any] | None:
         "electricity_request_no": permit.electricity_request_no,
         "connected_at": permit.connected_at.isoformat() if permit.connected_at else None,
     }
-
-
-def _permit(uow: UnitOfWork, permit_no: str) -> BuildingPermit | None:
-    return uow.session.execute(
-        select(BuildingPermit).where(BuildingPermit.permit_no == permit_no)
-    ).scalar_one_or_none()
 
 
 class BuildingPermitIssuedFlow:
@@ -61,11 +53,11 @@ class BuildingPermitIssuedFlow:
         self, event: CloudEvent, facts: dict[str, Any], uow: UnitOfWork, results: Results
     ) -> None:
         data = event.data
-        permit = _permit(uow, data["permit_no"])
+        permit = uow.records.building_permit(data["permit_no"])
         before = permit_snapshot(permit)
         if permit is None:
             permit = BuildingPermit(permit_no=data["permit_no"])
-            uow.session.add(permit)
+            uow.records.add(permit)
         owner = data["owner"]
         permit.owner_civil_id = owner["civil_id"]
         permit.owner_name_en, permit.owner_name_ar = owner["name_en"], owner["name_ar"]
@@ -78,7 +70,7 @@ class BuildingPermitIssuedFlow:
             permit.status = "electricity-requested"
         permit.electricity_request_no = facts["request_no"]
         permit.correlationid = event.correlation
-        uow.session.flush()
+        uow.records.save()
         uow.record_changed("building_permit", permit.permit_no, before, permit_snapshot(permit))
         result = {"permit_no": permit.permit_no, "request_no": facts["request_no"]}
         if facts.get("expected_connection_date"):
@@ -100,7 +92,7 @@ class ConnectionCompletedFlow:
 
     def apply(self, event: CloudEvent, facts: None, uow: UnitOfWork, results: Results) -> None:
         data = event.data
-        permit = _permit(uow, data["permit_no"])
+        permit = uow.records.building_permit(data["permit_no"])
         if permit is None:
             uow.audit("push.unmatched", record="building_permit", key=data["permit_no"])
             return
@@ -108,7 +100,7 @@ class ConnectionCompletedFlow:
         permit.status = "electricity-connected"
         permit.electricity_request_no = permit.electricity_request_no or data["request_no"]
         permit.connected_at = datetime.fromisoformat(data["connected_at"])
-        uow.session.flush()
+        uow.records.save()
         uow.record_changed("building_permit", permit.permit_no, before, permit_snapshot(permit))
         uow.emit(
             results.event(

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.licence_rules import LicenceDecision, LicenceFacts, decide_licence
@@ -125,10 +123,7 @@ class LicenceRenewalFlow:
         self, event: CloudEvent, facts: LicenceFacts, uow: UnitOfWork, results: Results
     ) -> None:
         data = event.data
-        session = uow.session
-        licence = session.execute(
-            select(TradeLicence).where(TradeLicence.licence_no == data["licence_no"])
-        ).scalar_one_or_none()
+        licence = uow.records.licence(data["licence_no"])
         before = licence_snapshot(licence)
         activities = data.get("activities") or (licence.activities if licence else [])
         decision = _decide(event, facts, list(activities), licence.expiry if licence else None)
@@ -137,13 +132,13 @@ class LicenceRenewalFlow:
             licence = _new_licence(
                 data["licence_no"], data["cr_no"], facts, list(activities), status="pending"
             )
-            session.add(licence)
+            uow.records.add(licence)
         if decision.approved:
             licence.status, licence.expiry = "active", decision.new_expiry
         elif licence.status != "active" or (licence.expiry and licence.expiry < _today()):
             licence.status = "renewal-rejected"
         _record_checks(licence, event, decision)
-        session.flush()
+        uow.records.save()
         uow.record_changed("trade_licence", licence.licence_no, before, licence_snapshot(licence))
         result = {"licence_no": data["licence_no"], **_result(data, decision, facts)}
         uow.emit(results.event("licence.renewal.completed", result))
@@ -174,8 +169,8 @@ class LicenceIssueFlow:
             )
             licence.expiry = decision.new_expiry
             _record_checks(licence, event, decision)
-            uow.session.add(licence)
-            uow.session.flush()  # the row's id numbers the licence
+            uow.records.add(licence)
+            uow.records.save()  # the row's id numbers the licence
             licence.licence_no = f"{LICENCE_NO_PREFIX}{NEW_LICENCE_BASE + licence.id:06d}"
             uow.record_changed("trade_licence", licence.licence_no, None, licence_snapshot(licence))
             result["licence_no"] = licence.licence_no

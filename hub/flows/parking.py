@@ -4,19 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, cast
-
-from sqlalchemy import RowMapping, Table, insert, select, update
-from sqlalchemy.orm import Session
+from typing import Any
 
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.parking_rules import decide_parking
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import ParkingPermit
-
-PERMIT_NO_PREFIX = "MCT-PK-"
-PERMITS = cast(Table, ParkingPermit.__table__)
 
 
 def permit_snapshot(permit: ParkingPermit | None) -> dict[str, Any] | None:
@@ -105,7 +99,7 @@ class ParkingPermitFlow:
         if decision.issued and vehicle is not None:
             values["owner_name_en"] = vehicle["owner"]["name_en"]
             values["owner_name_ar"] = vehicle["owner"]["name_ar"]
-        before = _write_permit(uow.session, values, issue_number=decision.issued, now=now)
+        before = uow.records.write_parking_permit(values, issue_number=decision.issued, now=now)
         uow.record_changed(
             "parking_permit", data["application_no"], snapshot_of(before), snapshot_of(values)
         )
@@ -124,31 +118,3 @@ class ParkingPermitFlow:
                 decision.valid_until.isoformat() if decision.valid_until else None
             )
         uow.emit(results.event("permit.parking.completed", result))
-
-
-def _write_permit(
-    session: Session, values: dict[str, Any], *, issue_number: bool, now: datetime
-) -> RowMapping | None:
-    """Insert or update the permit row with `values` (Core statements: this runs once per
-    parking message, the hub's busiest path); the row as it was before, if any. An issued
-    permit keeps the number it has, or gets one from its row id; `values` gains `permit_no`."""
-    before = (
-        session.execute(select(PERMITS).where(PERMITS.c.application_no == values["application_no"]))
-        .mappings()
-        .one_or_none()
-    )
-    if before is None:
-        permit_id = session.execute(
-            insert(PERMITS).returning(PERMITS.c.id), values | {"created_at": now}
-        ).scalar_one()
-        values["permit_no"] = None
-    else:
-        permit_id = before["id"]
-        values["permit_no"] = before["permit_no"]
-        session.execute(update(PERMITS).where(PERMITS.c.id == permit_id).values(values))
-    if issue_number and values["permit_no"] is None:
-        values["permit_no"] = f"{PERMIT_NO_PREFIX}{permit_id:07d}"
-        session.execute(
-            update(PERMITS).where(PERMITS.c.id == permit_id).values(permit_no=values["permit_no"])
-        )
-    return before

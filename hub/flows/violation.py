@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.messages.unit_of_work import UnitOfWork
@@ -39,13 +37,11 @@ class ViolationPaidFlow:
         self, event: CloudEvent, facts: dict[str, Any], uow: UnitOfWork, results: Results
     ) -> None:
         data = event.data
-        violation = uow.session.execute(
-            select(ParkingViolation).where(ParkingViolation.violation_no == data["violation_no"])
-        ).scalar_one_or_none()
+        violation = uow.records.violation(data["violation_no"])
         before = {"status": violation.status} if violation else None
         if violation is None:
             violation = ParkingViolation(violation_no=data["violation_no"])
-            uow.session.add(violation)
+            uow.records.add(violation)
         violation.plate_number, violation.plate_code = (
             data["plate"]["number"],
             data["plate"]["code"],
@@ -75,7 +71,7 @@ class ViolationPaidFlow:
                     "ar": f"المخالفة {number} غير مسجلة لدى شرطة عمان السلطانية.",
                 },
             }
-        uow.session.flush()
+        uow.records.save()
         uow.record_changed(
             "parking_violation", violation.violation_no, before, {"status": violation.status}
         )

@@ -31,6 +31,7 @@ from hub.audit.sealing import Checkpointer
 from hub.contracts.envelope import CloudEvent
 from hub.store.bulk import insert_rows
 from hub.store.engine import WRITE_INTENT
+from hub.store.records import Records
 from hub.store.tables import MessageHistory, OutboxEvent
 
 OUT_EXCHANGE = "municipal.out"
@@ -73,6 +74,11 @@ class UnitOfWork:
         if self._session is None:
             raise RuntimeError("unit of work used outside its `with` block")
         return self._session
+
+    @property
+    def records(self) -> Records:
+        """The municipal records, read and changed in this unit's transaction."""
+        return Records(self.session)
 
     def __enter__(self) -> UnitOfWork:
         if self._shared is not None:
