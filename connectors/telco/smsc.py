@@ -36,7 +36,15 @@ from connectors.telco.session import (
     SMSC_MESSAGE_ID_TAG,
 )
 
-SMPP_FAULTS = ("none", "drop", "throttle", "refuse-binds", "duplicate", "delay-receipts")
+SMPP_FAULTS = (
+    "none",
+    "drop",
+    "throttle",
+    "refuse-binds",
+    "outage",  # the SMSC is down: every link dropped and binds refused until "none"
+    "duplicate",
+    "delay-receipts",
+)
 
 
 @dataclass(frozen=True)
@@ -101,7 +109,7 @@ class SmscSimulator:
         if mode not in SMPP_FAULTS:
             raise ValueError(f"unknown SMPP fault {mode!r}; one of {', '.join(SMPP_FAULTS)}")
         self.smpp_fault = mode
-        if mode == "drop":
+        if mode in ("drop", "outage"):
             self._loop.call_soon_threadsafe(self._drop_all)
 
     def _drop_all(self) -> None:
@@ -149,7 +157,7 @@ class SmscSimulator:
                     bind = BindTransceiver.from_pdu(pdu, header)
                     assert isinstance(bind, BindTransceiver)
                     ok = (
-                        self.smpp_fault != "refuse-binds"
+                        self.smpp_fault not in ("refuse-binds", "outage")
                         and bind.system_id == self.system_id
                         and bind.password == self.password
                     )
