@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import secrets
 import socket
 import threading
 from collections.abc import Iterator
@@ -72,6 +73,8 @@ class SmscSimulator:
         self.binds = 0
         self._ids = itertools.count(1)
         self._mo_ids = itertools.count(1)
+        # Ids unique across restarts too, as a real SMSC's are: the hub keys messages on them.
+        self._instance = secrets.token_hex(4)
         self._sessions: set[asyncio.StreamWriter] = set()
         self._seq = itertools.count(1)
         self._pending: dict[tuple[str, int], dict[int, SubmitSm]] = {}
@@ -122,7 +125,7 @@ class SmscSimulator:
 
     def inject(self, msisdn: str, text: str, timeout_s: float = 5.0) -> str:
         """Deliver a resident's message to the bound ESME; the SMSC's id of it."""
-        smsc_id = f"MO{next(self._mo_ids):08d}-{self.port}"
+        smsc_id = f"MO{next(self._mo_ids):08d}-{self._instance}"
         future = asyncio.run_coroutine_threadsafe(self._deliver(msisdn, text, smsc_id), self._loop)
         future.result(timeout_s)
         return smsc_id
