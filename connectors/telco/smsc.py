@@ -10,8 +10,9 @@ import itertools
 import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiosmpplib import (
@@ -58,6 +59,7 @@ class Submitted:
     text: str
     parts: int
     ucs2: bool
+    at: float = field(default_factory=time.monotonic)  # when the last part arrived (bench)
 
 
 class SmscSimulator:
