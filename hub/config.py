@@ -119,6 +119,16 @@ class Settings(BaseSettings):
         None, description="Append-only JSON-lines copy of checkpoints; default under data_dir."
     )
 
+    sms_reminder_minutes: int = Field(
+        10,
+        ge=0,
+        lt=30,  # under the shortest booking, so a booking is never due as it is made
+        description="Minutes before an SMS parking booking ends that its reminder goes (0: none).",
+    )
+    sms_reminder_sweep_s: float = Field(
+        30.0, gt=0, description="How often each worker looks for bookings due a reminder."
+    )
+
     # Network faults (docs/OPERATIONS.md, "Network faults"): how soon a dead or silent
     # connection is noticed, thrown away and opened again.
     broker_heartbeat_s: float = Field(

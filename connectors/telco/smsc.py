@@ -7,10 +7,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import secrets
 import socket
 import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from aiosmpplib import (
@@ -36,7 +38,15 @@ from connectors.telco.session import (
     SMSC_MESSAGE_ID_TAG,
 )
 
-SMPP_FAULTS = ("none", "drop", "throttle", "refuse-binds", "duplicate", "delay-receipts")
+SMPP_FAULTS = (
+    "none",
+    "drop",
+    "throttle",
+    "refuse-binds",
+    "outage",  # the SMSC is down: every link dropped and binds refused until "none"
+    "duplicate",
+    "delay-receipts",
+)
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,7 @@ class Submitted:
     text: str
     parts: int
     ucs2: bool
+    at: float = field(default_factory=time.monotonic)  # when the last part arrived (bench)
 
 
 class SmscSimulator:
@@ -64,6 +75,8 @@ class SmscSimulator:
         self.binds = 0
         self._ids = itertools.count(1)
         self._mo_ids = itertools.count(1)
+        # Ids unique across restarts too, as a real SMSC's are: the hub keys messages on them.
+        self._instance = secrets.token_hex(4)
         self._sessions: set[asyncio.StreamWriter] = set()
         self._seq = itertools.count(1)
         self._pending: dict[tuple[str, int], dict[int, SubmitSm]] = {}
@@ -101,7 +114,7 @@ class SmscSimulator:
         if mode not in SMPP_FAULTS:
             raise ValueError(f"unknown SMPP fault {mode!r}; one of {', '.join(SMPP_FAULTS)}")
         self.smpp_fault = mode
-        if mode == "drop":
+        if mode in ("drop", "outage"):
             self._loop.call_soon_threadsafe(self._drop_all)
 
     def _drop_all(self) -> None:
@@ -114,7 +127,7 @@ class SmscSimulator:
 
     def inject(self, msisdn: str, text: str, timeout_s: float = 5.0) -> str:
         """Deliver a resident's message to the bound ESME; the SMSC's id of it."""
-        smsc_id = f"MO{next(self._mo_ids):08d}-{self.port}"
+        smsc_id = f"MO{next(self._mo_ids):08d}-{self._instance}"
         future = asyncio.run_coroutine_threadsafe(self._deliver(msisdn, text, smsc_id), self._loop)
         future.result(timeout_s)
         return smsc_id
@@ -149,7 +162,7 @@ class SmscSimulator:
                     bind = BindTransceiver.from_pdu(pdu, header)
                     assert isinstance(bind, BindTransceiver)
                     ok = (
-                        self.smpp_fault != "refuse-binds"
+                        self.smpp_fault not in ("refuse-binds", "outage")
                         and bind.system_id == self.system_id
                         and bind.password == self.password
                     )

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hub.demo.cases import DemoCase
+from hub.demo.sms import SmsCase
 
 STOPPED_TYPE = "hub.message.stopped"  # not a hub event: a failed or dead message, for the summary
 LABELS = {
@@ -41,6 +42,9 @@ STYLES = {
     "dead": "red",
     "suspended": "magenta",
     "flagged": "magenta",
+    "booked": "green",
+    "extended": "green",
+    "unparseable": "yellow",
 }
 
 
@@ -76,6 +80,7 @@ def render(
     elapsed_s: float,
     log_path: str,
     fault: str,
+    sms: list[SmsCase] | None = None,
 ) -> None:
     by_id = {case.event_id: case for case in cases}
     tally: Counter[tuple[str, str, str, str]] = Counter()
@@ -86,6 +91,9 @@ def render(
             detail = "-"  # the numbers differ per case; the count says enough
         scenario = "weak establishment" if case.scenario.startswith("weak:") else case.scenario
         tally[(LABELS.get(case.type, case.type), scenario, status, detail)] += 1
+    for message in sms or []:
+        why = "reply sent" if message.reply else "no reply"
+        tally[("SMS parking", message.scenario, message.outcome or "unanswered", why)] += 1
     table = Table(title="What happened")
     for column in ("request", "scenario", "outcome", "why", "n"):
         table.add_column(column)
@@ -106,6 +114,25 @@ def render(
         f"{elapsed_s:.1f} s. Fault part-way: {fault}. Logs: {log_path}",
         highlight=False,
     )
+    if sms:
+        _sms_summary(console, sms)
+
+
+def _sms_summary(console: Console, sms: list[SmsCase]) -> None:
+    """The SMS line, and a reply in each language as the resident's phone shows it."""
+    telcos = ", ".join(dict.fromkeys(m.telco for m in sms))
+    replied = sum(1 for m in sms if m.reply)
+    booked = sum(1 for m in sms if m.outcome == "booked")
+    extended = sum(1 for m in sms if m.outcome == "extended")
+    console.print(
+        f"SMS parking: {len(sms)} messages through {telcos}, {replied} replied, "
+        f"{booked} booked, {extended} extended, {len(sms) - booked - extended} refused.",
+        highlight=False,
+    )
+    for language in ("en", "ar"):
+        reply = next((m.reply for m in sms if m.language == language and m.outcome == "booked"), "")
+        if reply:
+            console.print(f"  {reply}", highlight=False)
 
 
 def _show_a_refusal(console: Console, results: list[dict[str, Any]]) -> None:

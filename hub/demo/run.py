@@ -25,6 +25,7 @@ from hub.config import Settings
 from hub.demo.batch import first_wave, pushes
 from hub.demo.cases import DemoCase
 from hub.demo.report import STOPPED_TYPE, render
+from hub.demo.sms import SmsCase, SmsDemo, sms_cases
 from hub.observability import configure_logging
 from hub.runtime.build import HubRuntime, build_runtime
 from hub.runtime.worker_thread import WorkerThread
@@ -43,6 +44,7 @@ class DemoReport:
     elapsed_s: float
     log_path: Path
     fault: str
+    sms: list[SmsCase]
 
 
 class FaultWindow:
@@ -161,13 +163,15 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
     log_file = log_path.open("a", encoding="utf-8")
     configure_logging(settings.log_level, log_file)
     console.print(f"[bold]Muscat integration hub demo[/] (data in {settings.data_dir.resolve()})")
-    cases = first_wave(count, uuid.uuid4().hex[:6].upper())
+    run_id = uuid.uuid4().hex[:6].upper()
+    cases = first_wave(count, run_id)
     started = time.monotonic()
     with build_runtime(settings) as runtime:
         stopped = StoppedMessages(runtime)
         reader = ResultReader(runtime.broker_url, stopped)
         worker = WorkerThread(runtime).start()
         fault = FaultWindow(runtime, len(cases))
+        sms = SmsDemo(runtime, sms_cases(run_id))
         try:
             with (
                 Progress(
@@ -197,6 +201,8 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
                     30,
                     lambda n: progress.update(push_task, completed=n),
                 )
+                sms_task = progress.add_task("SMS bookings", total=len(sms.cases))
+                sms.run(60, lambda n: progress.update(sms_task, completed=n))
             everything = cases + follow_ups
             answered = {r["causationid"] for r in results}
             results += stopped.as_results({c.event_id for c in everything} - answered)
@@ -204,11 +210,22 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
             worker.stop()
             reader.close()
     report = DemoReport(
-        everything, results, time.monotonic() - started, log_path, fault.description
+        everything, results, time.monotonic() - started, log_path, fault.description, sms.cases
     )
-    render(console, report.cases, report.results, report.elapsed_s, str(log_path), report.fault)
+    render(
+        console,
+        report.cases,
+        report.results,
+        report.elapsed_s,
+        str(log_path),
+        report.fault,
+        report.sms,
+    )
     log_file.close()
     unanswered = {c.event_id for c in cases} - {r["causationid"] for r in results}
     if unanswered:
         raise SystemExit(f"hub: {len(unanswered)} request(s) got no result within the time limit")
+    unreplied = [c for c in sms.cases if not c.reply]
+    if unreplied:
+        raise SystemExit(f"hub: {len(unreplied)} SMS got no reply within the time limit")
     return report

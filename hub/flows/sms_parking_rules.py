@@ -171,3 +171,18 @@ def booked_text(
         f"{verb}. Ticket {ticket}, plate {plate}, {area.name_en} ({area.code}), "
         f"{day} {start}-{end}. Charged OMR {amount}."
     )
+
+
+def reminder_text(language: str, ticket: str, plate: str, code: str, ends: datetime) -> str:
+    """Before the booking ends: which one, when, and how to extend it (send the same again)."""
+    area = PARKING_CODES[code]
+    end = ends.strftime("%H:%M")
+    if language == "ar":
+        return (
+            f"تذكير: ينتهي حجز الموقف {ticket} للوحة {plate} في {area.name_ar} ({code}) "
+            f"الساعة {end}. للتمديد أرسل: {plate} {code} والدقائق."
+        )
+    return (
+        f"Reminder: parking {ticket} for plate {plate} at {area.name_en} ({code}) ends at "
+        f"{end}. To extend, send: {plate} {code} and the minutes."
+    )

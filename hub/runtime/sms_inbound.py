@@ -27,9 +27,14 @@ def msisdn_of(number: str) -> str:
     return digits if digits.startswith("968") else f"968{digits}"
 
 
+def received_id(telco: str, smsc_message_id: str) -> str:
+    """The inbound event's id: the same message from the same SMSC is one message."""
+    return derived_id("sms", telco, smsc_message_id)
+
+
 def received_event(message: Mapping[str, str]) -> CloudEvent:
     telco, smsc_id = message["telco"], message["smsc_message_id"]
-    event_id = derived_id("sms", telco, smsc_id)
+    event_id = received_id(telco, smsc_id)
     event = new_event(
         RECEIVED_TYPE,
         {

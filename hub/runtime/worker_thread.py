@@ -13,6 +13,7 @@ from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import declare_topology
 from hub.bus.worker import LoopThread, Worker
 from hub.runtime.build import HubRuntime
+from hub.runtime.reminders import ReminderSweeper
 from hub.runtime.waiting import wait_for
 
 
@@ -31,6 +32,8 @@ class WorkerThread:
             confirm_timeout_s=settings.broker_confirm_timeout_s,
         )
         relay = OutboxRelay(runtime.sessions, self.publisher)
+        # SMS parking reminders, published as soon as they are queued (the relay marks them)
+        self.reminders = ReminderSweeper(runtime, partial(relay.publish, mark_now=False))
         self.worker = Worker(
             runtime.broker_url,
             runtime.pipeline(after_commit=partial(relay.publish, mark_now=False)),
@@ -69,6 +72,7 @@ class WorkerThread:
         self._loop.start()
         self._thread.start()
         self._runtime.open_channels()  # the telcos' SMPP sessions, in the loop just started
+        self.reminders.start()
         return self
 
     @property
@@ -78,6 +82,7 @@ class WorkerThread:
     def stop(self, timeout_s: float = 10.0) -> None:
         """Let the deliveries in flight finish (up to `timeout_s`), then stop."""
         self._stop.set()
+        self.reminders.stop(timeout_s)
         self._thread.join(timeout_s)
         self._loop.stop()
         self.worker.close()

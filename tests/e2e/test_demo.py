@@ -31,6 +31,21 @@ def test_demo_answers_every_case_and_masks_civil_ids(tmp_path: Path) -> None:
         assert outcome in result.stdout
     assert re.search("[\u0600-\u06ff]{3,}", result.stdout), "no Arabic refusal was shown"
 
+    # SMS bookings through the three telcos' SMSC simulators, in English and Arabic
+    flat = " ".join(result.stdout.split())
+    sms = re.search(
+        r"SMS parking: (\d+) messages through omantel, ooredoo, friendi, (\d+) replied, "
+        r"(\d+) booked, (\d+) extended, (\d+) refused",
+        flat,
+    )
+    assert sms, result.stdout
+    assert tuple(map(int, sms.groups())) == (8, 8, 6, 1, 1)
+    # a row each: six bookings (two per telco), the extension, the message nobody could read
+    assert result.stdout.count("│ SMS parking ") == 8
+    for outcome in ("booked", "extended", "unparseable"):
+        assert re.search(rf"│ SMS parking +│ (English|Arabic) via +│ {outcome} ", result.stdout)
+    assert "Parking booked. Ticket SMS-" in flat and "تم حجز الموقف" in flat
+
     log = (tmp_path / "logs" / "demo.jsonl").read_text(encoding="utf-8")
     assert log.count("\n") > 30
     civil_ids = {v.owner.civil_id for v in rop_register.vehicles()} | {
@@ -39,3 +54,5 @@ def test_demo_answers_every_case_and_masks_civil_ids(tmp_path: Path) -> None:
     phones = {v.owner.phone for v in rop_register.vehicles() if v.owner.phone}
     leaked = [value for value in civil_ids | phones if value in log]
     assert leaked == []
+    assert "sms.received" in log
+    assert re.findall(r"968\d{8}", log) == []  # residents' numbers masked in every line

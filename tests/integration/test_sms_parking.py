@@ -46,8 +46,10 @@ class Hub:
     def replies(self, telco: str, msisdn: str) -> list[str]:
         return [s.text for s in self.telco(telco).smsc.texts_to(msisdn)]
 
-    def reply(self, telco: str, msisdn: str, count: int = 1) -> list[str]:
-        wait_until(lambda: len(self.replies(telco, msisdn)) >= count, f"reply to {msisdn}")
+    def reply(self, telco: str, msisdn: str, count: int = 1, timeout_s: float = 20.0) -> list[str]:
+        wait_until(
+            lambda: len(self.replies(telco, msisdn)) >= count, f"reply to {msisdn}", timeout_s
+        )
         return self.replies(telco, msisdn)
 
     def rows(self, table: Any, **where: Any) -> list[Any]:
@@ -223,7 +225,7 @@ def test_a_charging_outage_completes_once_after_it_ends(hub: Hub) -> None:
     omantel.set_fault("outage")
     hub.sms("omantel", number, english(car, "P102", 60))
     wait_until(
-        lambda: hub.rows(ParkingSmsRequest, msisdn=number) == [] and _attempted_charges(hub) > 0,
+        lambda: hub.rows(ParkingSmsRequest, msisdn=number) == [] and _retrying(hub) > 0,
         "a charge attempt during the outage",
     )
     assert hub.replies("omantel", number) == []
@@ -234,7 +236,69 @@ def test_a_charging_outage_completes_once_after_it_ends(hub: Hub) -> None:
     assert len(omantel.charges) == 1
 
 
-def _attempted_charges(hub: Hub) -> int:
+def test_a_rop_outage_completes_once_after_it_ends(hub: Hub) -> None:
+    (car,) = vehicles(1)
+    number = msisdn(510)
+    rop = hub.runtime.simulators["rop"].simulator
+    rop.set_fault("outage")
+    hub.sms("ooredoo", number, arabic(car, "P202", 90))
+    wait_until(
+        lambda: hub.rows(ParkingSmsRequest, msisdn=number) == [] and _retrying(hub) > 0,
+        "a vehicle inquiry during the outage",
+    )
+    assert hub.replies("ooredoo", number) == []
+    assert hub.telco("ooredoo").charges == {}  # nothing charged before the plate is checked
+    rop.set_fault("none")
+    (reply,) = hub.reply("ooredoo", number)
+    assert reply.startswith("تم حجز الموقف")
+    (booking,) = hub.rows(ParkingBooking, msisdn=number)
+    assert booking.ticket_no in reply and booking.minutes == 90
+    assert [r.outcome for r in hub.rows(ParkingSmsRequest, msisdn=number)] == ["booked"]
+    assert len(hub.telco("ooredoo").charges) == 1
+
+
+@pytest.fixture
+def hub_quick_circuits(tmp_path: Path) -> Iterator[Hub]:
+    """Circuits that try again after a second, so an outage of a few seconds does not
+    outlast the test's short ladder."""
+    yield from start_hub(
+        Settings(data_dir=tmp_path, retry_ladder="1s,1s,2s,5s,10s", circuit_reset_s=1.0)
+    )
+
+
+def test_an_smsc_outage_at_reply_time_sends_the_reply_once_after_it_ends(
+    hub_quick_circuits: Hub,
+) -> None:
+    """Booked and charged, the reply refused (throttled), then the link dropped and binds
+    refused: the reply waits on the ladder and goes out once the SMSC is back."""
+    hub = hub_quick_circuits
+    (car,) = vehicles(1)
+    number = msisdn(520)
+    friendi = hub.telco("friendi")
+    smsc = friendi.smsc
+    wait_until(lambda: smsc.bound > 0, "friendi bound")
+    smsc.set_smpp_fault("throttle")
+    hub.sms("friendi", number, english(car, "P301", 30))
+    wait_until(
+        lambda: hub.rows(ParkingBooking, msisdn=number) and _retrying(hub) > 0,
+        "a refused reply after the booking",
+    )
+    smsc.set_smpp_fault("outage")  # the link goes, and cannot come back
+    wait_until(lambda: smsc.bound == 0, "friendi unbound")
+    assert hub.replies("friendi", number) == []
+    smsc.set_smpp_fault("none")
+    (reply,) = hub.reply("friendi", number, timeout_s=40.0)
+    assert reply.startswith("Parking booked")
+    assert len(hub.rows(ParkingBooking, msisdn=number)) == 1
+    assert len(friendi.charges) == 1
+    # one reply, not one per attempt: a later message's reply proves the ladder has run dry
+    hub.sms("friendi", msisdn(521), "nonsense")
+    hub.reply("friendi", msisdn(521))
+    assert len(hub.replies("friendi", number)) == 1
+
+
+def _retrying(hub: Hub) -> int:
+    """Deliveries that failed on an agency and wait on the retry ladder."""
     from hub.store.tables import MessageHistory
 
     with hub.runtime.sessions() as session:
