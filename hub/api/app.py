@@ -97,6 +97,7 @@ def create_app(services: ApiServices) -> FastAPI:
         electricity_notifications(services.pushes, services.gate, max_body_bytes=limit),
         rop_notifications(services.pushes, services.gate, max_body_bytes=limit),
     ):
+        soap.public_base_url = settings.public_base_url
         app.add_route(soap.path, soap.handle, methods=["GET", "POST"], include_in_schema=False)
 
     @app.get("/healthz", tags=["health"], summary="The process is alive")
