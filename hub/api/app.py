@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import Session, sessionmaker
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub.api.docs_page import docs_endpoint
 from hub.api.gate import PartnerGate
@@ -122,4 +123,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.add_route("/docs", docs_endpoint(openapi), methods=["GET"], include_in_schema=False)
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
     app.add_middleware(RequestTimeout, seconds=settings.http_request_timeout_s)
+    proxies = [str(network) for network in settings.trusted_proxy_networks]
+    if proxies:  # outermost: every layer below sees the client the proxy named
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     return app
