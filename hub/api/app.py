@@ -106,7 +106,11 @@ def create_app(services: ApiServices) -> FastAPI:
         return {"status": "alive"}
 
     if services.sessions is not None:
-        app.include_router(health_router(services.sessions, settings.resolved_broker_url))
+        app.include_router(
+            health_router(
+                services.sessions, settings.resolved_broker_url, settings.health_probe_cache_s
+            )
+        )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
