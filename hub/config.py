@@ -176,6 +176,12 @@ class Settings(BaseSettings):
         description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
         "X-Forwarded-For names the client; from anyone else the header is ignored.",
     )
+    http_header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A request's line and headers must arrive within this long of the "
+        "connection opening (or of the next request's first byte), else it is closed.",
+    )
     http_keep_alive_timeout_s: float = Field(
         5.0, gt=0, description="Close an idle keep-alive connection after this long."
     )

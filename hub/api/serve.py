@@ -8,6 +8,7 @@ from types import TracebackType
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.app import build_services, create_app
+from hub.api.slow_clients import partner_server_options
 from hub.audit.sealing import Checkpointer
 from hub.bus.publisher import Publisher
 from hub.config import Settings
@@ -46,7 +47,9 @@ class PartnerEndpoints:
         )
         services = build_services(settings, sessions, contracts, self._publisher, sealer)
         app = create_app(services)
-        self._server = LoopbackServer(app, settings.http_host, settings.http_port)
+        self._server = LoopbackServer(
+            app, settings.http_host, settings.http_port, **partner_server_options(settings)
+        )
 
     @property
     def url(self) -> str:
