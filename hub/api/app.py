@@ -15,6 +15,7 @@ from hub.api.docs_page import docs_endpoint
 from hub.api.gate import PartnerGate
 from hub.api.health import health_router
 from hub.api.limits import BodySizeLimit, RequestTimeout
+from hub.api.ops import OpsGuard
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
 from hub.api.problems import install_problem_handlers, problem_components
 from hub.api.pushes import PushService
@@ -105,10 +106,14 @@ def create_app(services: ApiServices) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
+    separate = settings.ops_port is not None  # /metrics and /docs on the operations port
     if services.sessions is not None:
         app.include_router(
             health_router(
-                services.sessions, settings.resolved_broker_url, settings.health_probe_cache_s
+                services.sessions,
+                settings.resolved_broker_url,
+                settings.health_probe_cache_s,
+                metrics=not separate,
             )
         )
 
@@ -124,10 +129,35 @@ def create_app(services: ApiServices) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_route("/docs", docs_endpoint(openapi), methods=["GET"], include_in_schema=False)
+    if not separate:
+        app.add_route("/docs", docs_endpoint(openapi), methods=["GET"], include_in_schema=False)
+        if settings.ops_token is not None:
+            app.add_middleware(OpsGuard, token=settings.ops_token.get_secret_value())
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
     app.add_middleware(RequestTimeout, seconds=settings.http_request_timeout_s)
     proxies = [str(network) for network in settings.trusted_proxy_networks]
     if proxies:  # outermost: every layer below sees the client the proxy named
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
+    return app
+
+
+def create_ops_app(services: ApiServices, partner_app: FastAPI) -> FastAPI:
+    """The operations port's app (HUB_OPS_PORT): /metrics, /docs of the partner API, /readyz
+    and /healthz; behind HUB_OPS_TOKEN when set."""
+    settings = services.settings
+    app = FastAPI(title=f"{TITLE}: operations", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    if services.sessions is not None:
+        app.include_router(
+            health_router(
+                services.sessions, settings.resolved_broker_url, settings.health_probe_cache_s
+            )
+        )
+    app.add_route("/docs", docs_endpoint(partner_app.openapi), methods=["GET"])
+    if settings.ops_token is not None:
+        app.add_middleware(OpsGuard, token=settings.ops_token.get_secret_value())
     return app

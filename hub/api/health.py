@@ -84,9 +84,14 @@ def readiness(
 
 
 def health_router(
-    sessions: sessionmaker[Session], broker_url: str, probe_cache_s: float = 5.0
+    sessions: sessionmaker[Session],
+    broker_url: str,
+    probe_cache_s: float = 5.0,
+    *,
+    metrics: bool = True,
 ) -> APIRouter:
-    """/readyz and /metrics share one broker probe, looked at most once per `probe_cache_s`."""
+    """/readyz and (unless served elsewhere) /metrics, sharing one broker probe looked at
+    most once per `probe_cache_s`."""
     router = APIRouter(tags=["health"])
     probe = BrokerProbe(broker_url, ttl_s=probe_cache_s)
     collector = SharedStateCollector(sessions, probe)
@@ -97,9 +102,16 @@ def health_router(
         ready, body = await run_in_threadpool(readiness, sessions, probe)
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def scrape() -> Response:
         payload = await run_in_threadpool(exposition, collector)
         return Response(payload, media_type=CONTENT_TYPE_LATEST)
 
+    if metrics:
+        router.add_api_route(
+            "/metrics",
+            scrape,
+            methods=["GET"],
+            summary="Prometheus metrics",
+            include_in_schema=False,
+        )
     return router
