@@ -88,6 +88,7 @@ def create_app(services: ApiServices) -> FastAPI:
         description=DESCRIPTION,
         redoc_url=None,
         docs_url=None,  # Swagger UI loads scripts from a CDN: /docs is served below instead
+        redirect_slashes=False,  # its redirects named the request's Host header
     )
     install_problem_handlers(app)
     app.include_router(
@@ -145,7 +146,13 @@ def create_ops_app(services: ApiServices, partner_app: FastAPI) -> FastAPI:
     """The operations port's app (HUB_OPS_PORT): /metrics, /docs of the partner API, /readyz
     and /healthz; behind HUB_OPS_TOKEN when set."""
     settings = services.settings
-    app = FastAPI(title=f"{TITLE}: operations", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title=f"{TITLE}: operations",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
+    )
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
