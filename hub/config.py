@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from difflib import get_close_matches
@@ -173,6 +174,66 @@ class Settings(BaseSettings):
     auth_fail_window_s: int = Field(
         60, ge=1, description="The failed-authentication window; one audit summary per window."
     )
+    # Partner server hardening (docs/SECURITY.md items 8 and 9).
+    public_base_url: str | None = Field(
+        None,
+        description="The partner endpoints' public address (e.g. https://hub.example.om), "
+        "written into served WSDLs; unset: the address the server listens on. Never the "
+        "caller's Host header.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For names the client; from anyone else the header is ignored.",
+    )
+    http_header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A request's line and headers must arrive within this long of the "
+        "connection opening (or of the next request's first byte), else it is closed.",
+    )
+    http_keep_alive_timeout_s: float = Field(
+        5.0, gt=0, description="Close an idle keep-alive connection after this long."
+    )
+    http_max_connections: int = Field(
+        200,
+        ge=1,
+        description="Concurrent connections and requests the partner server takes before "
+        "answering 503 (uvicorn's limit_concurrency).",
+    )
+    http_max_header_bytes: int = Field(
+        16_384, ge=1024, description="Largest request head (line and headers) h11 reads."
+    )
+    health_probe_cache_s: float = Field(
+        5.0,
+        ge=0,
+        description="Reuse a broker probe (/readyz, /metrics queue depth) for this long "
+        "instead of opening a broker connection per request.",
+    )
+    ops_port: int | None = Field(
+        None,
+        description="Serve /metrics and /docs on this port (HUB_HTTP_HOST) instead of the "
+        "partner port; 0: any free port.",
+    )
+    ops_token: SecretStr | None = Field(
+        None,
+        description="When set, /metrics and /docs need `Authorization: Bearer <token>`.",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {part!r}") from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        parts = (p.strip() for p in self.trusted_proxies.split(","))
+        return [ipaddress.ip_network(p, strict=False) for p in parts if p]
 
     @field_validator("retry_ladder")
     @classmethod

@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from types import TracebackType
+from typing import Any
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -22,7 +23,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 class LoopbackServer:
     """One uvicorn server in a daemon thread; `start()` returns once it accepts connections."""
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, **options: Any
+    ) -> None:
+        """`options`: further uvicorn.Config settings (timeouts, limits)."""
         self.host = host
         self.port = port or free_port(host)
         config = uvicorn.Config(
@@ -33,6 +37,10 @@ class LoopbackServer:
             log_config=None,  # uvicorn's records go to the process's (JSON) logging, not its own
             access_log=False,
             lifespan="off",
+            # X-Forwarded-For is never trusted here; an app that sits behind known proxies
+            # installs uvicorn's ProxyHeadersMiddleware with their addresses itself.
+            proxy_headers=False,
+            **options,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(

@@ -9,11 +9,13 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import Session, sessionmaker
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub.api.docs_page import docs_endpoint
 from hub.api.gate import PartnerGate
 from hub.api.health import health_router
 from hub.api.limits import BodySizeLimit, RequestTimeout
+from hub.api.ops import OpsGuard
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
 from hub.api.problems import install_problem_handlers, problem_components
 from hub.api.pushes import PushService
@@ -86,6 +88,7 @@ def create_app(services: ApiServices) -> FastAPI:
         description=DESCRIPTION,
         redoc_url=None,
         docs_url=None,  # Swagger UI loads scripts from a CDN: /docs is served below instead
+        redirect_slashes=False,  # its redirects named the request's Host header
     )
     install_problem_handlers(app)
     app.include_router(
@@ -97,14 +100,23 @@ def create_app(services: ApiServices) -> FastAPI:
         electricity_notifications(services.pushes, services.gate, max_body_bytes=limit),
         rop_notifications(services.pushes, services.gate, max_body_bytes=limit),
     ):
+        soap.public_base_url = settings.public_base_url
         app.add_route(soap.path, soap.handle, methods=["GET", "POST"], include_in_schema=False)
 
     @app.get("/healthz", tags=["health"], summary="The process is alive")
     def healthz() -> dict[str, str]:
         return {"status": "alive"}
 
+    separate = settings.ops_port is not None  # /metrics and /docs on the operations port
     if services.sessions is not None:
-        app.include_router(health_router(services.sessions, settings.resolved_broker_url))
+        app.include_router(
+            health_router(
+                services.sessions,
+                settings.resolved_broker_url,
+                settings.health_probe_cache_s,
+                metrics=not separate,
+            )
+        )
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
@@ -118,7 +130,41 @@ def create_app(services: ApiServices) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
-    app.add_route("/docs", docs_endpoint(openapi), methods=["GET"], include_in_schema=False)
+    if not separate:
+        app.add_route("/docs", docs_endpoint(openapi), methods=["GET"], include_in_schema=False)
+        if settings.ops_token is not None:
+            app.add_middleware(OpsGuard, token=settings.ops_token.get_secret_value())
     app.add_middleware(BodySizeLimit, max_bytes=settings.http_max_body_bytes)
     app.add_middleware(RequestTimeout, seconds=settings.http_request_timeout_s)
+    proxies = [str(network) for network in settings.trusted_proxy_networks]
+    if proxies:  # outermost: every layer below sees the client the proxy named
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
+    return app
+
+
+def create_ops_app(services: ApiServices, partner_app: FastAPI) -> FastAPI:
+    """The operations port's app (HUB_OPS_PORT): /metrics, /docs of the partner API, /readyz
+    and /healthz; behind HUB_OPS_TOKEN when set."""
+    settings = services.settings
+    app = FastAPI(
+        title=f"{TITLE}: operations",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        redirect_slashes=False,
+    )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "alive"}
+
+    if services.sessions is not None:
+        app.include_router(
+            health_router(
+                services.sessions, settings.resolved_broker_url, settings.health_probe_cache_s
+            )
+        )
+    app.add_route("/docs", docs_endpoint(partner_app.openapi), methods=["GET"])
+    if settings.ops_token is not None:
+        app.add_middleware(OpsGuard, token=settings.ops_token.get_secret_value())
     return app

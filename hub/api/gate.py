@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.auth_throttle import AuthThrottle
+from hub.api.grants import holds, scopes_of
 from hub.api.partners import PartnerRegistry
 from hub.errors import Forbidden, HubError, Unauthorised
 from hub.messages.unit_of_work import UnitOfWork
@@ -44,6 +45,18 @@ class AuthThrottled(RateLimited):
     def __init__(self, retry_after: int) -> None:
         HubError.__init__(self, "too many failed authentications")
         self.retry_after = retry_after
+
+
+class Admitted(str):
+    """The admitted partner's name, carrying the scopes its grant for this call has."""
+
+    scopes: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, name: str, scopes: frozenset[str]) -> Admitted:
+        admitted = cls(name)
+        admitted.scopes = scopes
+        return admitted
 
 
 class UnknownOperation(HubError):
@@ -91,9 +104,10 @@ class PartnerGate:
         self._clock = clock
         self._throttle = AuthThrottle(auth_fail_limit, auth_fail_window_s, clock)
 
-    def admit(self, credentials: Credentials, call: CallInfo) -> str:
-        """The partner's name, or the refusal (`Unauthorised`, `UnknownOperation`,
-        `Forbidden`, `RateLimited`) after its `partner.denied` entry is committed."""
+    def admit(self, credentials: Credentials, call: CallInfo) -> Admitted:
+        """The partner's name with its grant's scopes (`Admitted`), or the refusal
+        (`Unauthorised`, `UnknownOperation`, `Forbidden`, `RateLimited`) after its
+        `partner.denied` entry is committed."""
         refusal: HubError | None = None
         claimed = _claimed(credentials)
         summaries = self._throttle.ended()
@@ -138,7 +152,7 @@ class PartnerGate:
         if refusal is not None:
             raise refusal
         assert partner is not None
-        return partner.name
+        return Admitted.of(partner.name, scopes_of(partner.grants, call.grant or ""))
 
     def _summarise(self, summaries: list[dict[str, object]]) -> None:
         if not summaries:
@@ -164,7 +178,7 @@ class PartnerGate:
     ) -> tuple[str, HubError | None]:
         if call.grant is None:
             return "unknown-operation", UnknownOperation(f"unknown operation {call.operation}")
-        if call.grant not in partner.grants:
+        if not holds(partner.grants, call.grant):
             return "not-granted", Forbidden(f"not granted {call.grant}")
         limit = partner.rate_limit or self._rate_limit
         retry_after = self._count_call(session, partner.name, limit)

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from hub.api.shared_state import SharedStateCollector, circuit_states
-from hub.bus.probe import broker_reachable
+from hub.bus.probe import BrokerProbe
 from hub.metrics import exposition, links
 
 PROBE_BOUND_S = 3.0  # a probe that does not answer in this long counts as down
@@ -54,12 +54,15 @@ def connection_problems() -> dict[str, str]:
     }
 
 
-def readiness(sessions: sessionmaker[Session], broker_url: str) -> tuple[bool, dict[str, Any]]:
+def readiness(
+    sessions: sessionmaker[Session], broker: str | BrokerProbe
+) -> tuple[bool, dict[str, Any]]:
     """Ready when the store and the broker answer and none of this process's connections is
     lost; circuits are reported, not required (an agency outage is what the ladder is for,
     not a reason to stop taking messages)."""
+    probe = BrokerProbe(broker, ttl_s=0) if isinstance(broker, str) else broker
     store = _probes.submit(store_reachable, sessions)
-    broker_ok = _bounded(broker_reachable, broker_url)
+    broker_ok = _bounded(probe.reachable)
     try:
         store_ok = bool(store.result(timeout=PROBE_BOUND_S))
     except FutureTimeout:
@@ -80,19 +83,35 @@ def readiness(sessions: sessionmaker[Session], broker_url: str) -> tuple[bool, d
     return ready, {"status": "ready" if ready else "not-ready", "checks": checks}
 
 
-def health_router(sessions: sessionmaker[Session], broker_url: str) -> APIRouter:
+def health_router(
+    sessions: sessionmaker[Session],
+    broker_url: str,
+    probe_cache_s: float = 5.0,
+    *,
+    metrics: bool = True,
+) -> APIRouter:
+    """/readyz and (unless served elsewhere) /metrics, sharing one broker probe looked at
+    most once per `probe_cache_s`."""
     router = APIRouter(tags=["health"])
-    collector = SharedStateCollector(sessions, broker_url)
+    probe = BrokerProbe(broker_url, ttl_s=probe_cache_s)
+    collector = SharedStateCollector(sessions, probe)
 
     # Kept out of the partner OpenAPI document: it is for the orchestrator, not partners.
     @router.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
-        ready, body = await run_in_threadpool(readiness, sessions, broker_url)
+        ready, body = await run_in_threadpool(readiness, sessions, probe)
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
-    async def metrics() -> Response:
+    async def scrape() -> Response:
         payload = await run_in_threadpool(exposition, collector)
         return Response(payload, media_type=CONTENT_TYPE_LATEST)
 
+    if metrics:
+        router.add_api_route(
+            "/metrics",
+            scrape,
+            methods=["GET"],
+            summary="Prometheus metrics",
+            include_in_schema=False,
+        )
     return router

@@ -4,13 +4,15 @@ SOAP writes as XML, so the two faces cannot drift apart."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.api.grants import UNMASKED
 from hub.errors import HubError
+from hub.observability import mask_digits
 from hub.store.tables import BuildingPermit, ParkingPermit, TradeLicence
 
 MAX_LISTED = 100
@@ -208,3 +210,20 @@ class RecordReader:
                 .limit(MAX_LISTED)
             )
             return [parking_permit_view(row) for row in rows]
+
+
+CIVIL_ID_FIELDS = ("owner_civil_id", "civil_id")
+V = TypeVar("V", bound=BaseModel)
+
+
+def scoped(view: V, scopes: frozenset[str]) -> V:
+    """The record as the caller's grant lets it see it: civil ids masked (last two digits
+    kept) unless the grant carries the `unmasked` scope (docs/PARTNERS.md, scoped grants)."""
+    if UNMASKED in scopes:
+        return view
+    update = {
+        name: mask_digits(value)
+        for name in CIVIL_ID_FIELDS
+        if isinstance(value := getattr(view, name, None), str)
+    }
+    return view.model_copy(update=update) if update else view

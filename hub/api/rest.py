@@ -17,7 +17,7 @@ from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from hub.api import grants
-from hub.api.gate import CallInfo, Credentials, PartnerGate
+from hub.api.gate import Admitted, CallInfo, Credentials, PartnerGate
 from hub.api.problems import InvalidBody, InvalidHeader, problem_responses
 from hub.api.pushes import MOCI_CR_STATUS_CHANGED, PushAccepted, PushService
 from hub.api.records import (
@@ -26,6 +26,7 @@ from hub.api.records import (
     ParkingPermitView,
     RecordNotFound,
     RecordReader,
+    scoped,
 )
 from hub.contracts.envelope import CORRELATION_ID_RULE, valid_correlation
 from hub.contracts.registry import ContractRegistry
@@ -53,10 +54,12 @@ def _reference(request: Request) -> str | None:
     return value if valid_correlation(value) else None
 
 
-def partner_dependency(gate: PartnerGate, grant: str) -> Callable[..., str]:
+def partner_dependency(gate: PartnerGate, grant: str) -> Callable[..., Admitted]:
     """A FastAPI dependency admitting the caller for `grant`; it yields the partner's name."""
 
-    def admitted(request: Request, api_key: Annotated[str | None, Security(API_KEY)] = None) -> str:
+    def admitted(
+        request: Request, api_key: Annotated[str | None, Security(API_KEY)] = None
+    ) -> Admitted:
         route = request.scope.get("route")
         template = getattr(route, "path", request.url.path)
         call = CallInfo(
@@ -161,7 +164,7 @@ def rest_router(
         licence_no: Annotated[
             str, Path(pattern=RECORD_NO, openapi_examples={"licence": {"value": "MCT-TL-004217"}})
         ],
-        _: Annotated[str, partner(grants.LICENCES_READ)],
+        _: Annotated[Admitted, partner(grants.LICENCES_READ)],
     ) -> LicenceView:
         return _found(reader.licence(licence_no), f"no licence {licence_no}")
 
@@ -173,7 +176,7 @@ def rest_router(
     )
     def licences_by_cr(
         cr_no: Annotated[str, Path(pattern=CR_NO, openapi_examples={"cr": {"value": "1043217"}})],
-        _: Annotated[str, partner(grants.LICENCES_READ)],
+        _: Annotated[Admitted, partner(grants.LICENCES_READ)],
     ) -> list[LicenceView]:
         return reader.licences_by_cr(cr_no)
 
@@ -188,9 +191,10 @@ def rest_router(
             str,
             Path(pattern=RECORD_NO, openapi_examples={"permit": {"value": "MCT-BP-2026-001234"}}),
         ],
-        _: Annotated[str, partner(grants.BUILDING_PERMITS_READ)],
+        caller: Annotated[Admitted, partner(grants.BUILDING_PERMITS_READ)],
     ) -> BuildingPermitView:
-        return _found(reader.building_permit(permit_no), f"no building permit {permit_no}")
+        found = _found(reader.building_permit(permit_no), f"no building permit {permit_no}")
+        return scoped(found, caller.scopes)
 
     @router.get(
         "/parking-permits",
@@ -205,9 +209,10 @@ def rest_router(
         plate_code: Annotated[
             str, Query(pattern=PLATE_CODE, openapi_examples={"plate": {"value": "AB"}})
         ],
-        _: Annotated[str, partner(grants.PARKING_PERMITS_READ)],
+        caller: Annotated[Admitted, partner(grants.PARKING_PERMITS_READ)],
     ) -> list[ParkingPermitView]:
-        return reader.parking_permits(plate_number, plate_code)
+        permits = reader.parking_permits(plate_number, plate_code)
+        return [scoped(permit, caller.scopes) for permit in permits]
 
     @router.post(
         "/push/moci/cr-status",

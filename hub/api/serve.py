@@ -7,7 +7,8 @@ from types import TracebackType
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.api.app import build_services, create_app
+from hub.api.app import build_services, create_app, create_ops_app
+from hub.api.slow_clients import partner_server_options
 from hub.audit.sealing import Checkpointer
 from hub.bus.publisher import Publisher
 from hub.config import Settings
@@ -46,23 +47,40 @@ class PartnerEndpoints:
         )
         services = build_services(settings, sessions, contracts, self._publisher, sealer)
         app = create_app(services)
-        self._server = LoopbackServer(app, settings.http_host, settings.http_port)
+        self._server = LoopbackServer(
+            app, settings.http_host, settings.http_port, **partner_server_options(settings)
+        )
+        self._ops: LoopbackServer | None = None
+        if settings.ops_port is not None:  # /metrics and /docs there, not on the partner port
+            ops_app = create_ops_app(services, app)
+            self._ops = LoopbackServer(ops_app, settings.http_host, settings.ops_port)
 
     @property
     def url(self) -> str:
         return self._server.url
 
+    @property
+    def ops_url(self) -> str:
+        """Where /metrics and /docs are served: the operations port, or the partner port."""
+        return self._ops.url if self._ops is not None else self._server.url
+
     def start(self) -> PartnerEndpoints:
-        try:
-            self._server.start()
-        except RuntimeError:
-            self._publisher.close()
-            raise ConfigurationError(
-                f"cannot serve the partner endpoints on {self.url} (is the port in use?)"
-            ) from None
+        started: list[LoopbackServer] = []
+        for server in [self._server] + ([self._ops] if self._ops is not None else []):
+            try:
+                started.append(server.start())
+            except RuntimeError:
+                for running in started:
+                    running.stop()
+                self._publisher.close()
+                raise ConfigurationError(
+                    f"cannot serve the partner endpoints on {server.url} (is the port in use?)"
+                ) from None
         return self
 
     def stop(self) -> None:
+        if self._ops is not None:
+            self._ops.stop()
         self._server.stop()
         self._publisher.close()
 

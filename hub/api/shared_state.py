@@ -13,7 +13,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.bus.probe import inbound_depth
+from hub.bus.probe import BrokerProbe
 from hub.store.tables import AgencyCircuit, OutboxEvent
 
 log = structlog.get_logger("hub.metrics")
@@ -53,9 +53,10 @@ def circuit_states(sessions: sessionmaker[Session]) -> dict[str, str]:
 class SharedStateCollector(Collector):
     """Gauges read at scrape time; a failed read reports -1 (or nothing) and never raises."""
 
-    def __init__(self, sessions: sessionmaker[Session], broker_url: str) -> None:
+    def __init__(self, sessions: sessionmaker[Session], broker: str | BrokerProbe) -> None:
+        """`broker`: a URL (looked at on every scrape) or a shared, caching probe."""
         self._sessions = sessions
-        self._broker_url = broker_url
+        self._broker = BrokerProbe(broker, ttl_s=0) if isinstance(broker, str) else broker
 
     def collect(self) -> Iterator[Metric]:
         outbox = GaugeMetricFamily(
@@ -80,7 +81,7 @@ class SharedStateCollector(Collector):
             outbox.add_metric([], -1.0)
             backlog.add_metric([], -1.0)
         try:
-            queue.add_metric([], float(inbound_depth(self._broker_url)))
+            queue.add_metric([], float(self._broker.depth()))
         except Exception:
             log.warning("metrics.queue_unreadable")
             queue.add_metric([], -1.0)

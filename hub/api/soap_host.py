@@ -1,9 +1,13 @@
 """One partner-facing SOAP 1.1 service: its WSDL and schemas on GET, its operations on POST,
 each call through the partner gate and checked against the service's XSD before it runs.
 
-The order of refusals: unreadable XML or a DTD (before any expansion), then credentials, then
+The order of refusals: a body that is not declared XML (415), unreadable XML or a DTD (before
+any expansion), a SOAPAction naming another operation than the Body's, then credentials, then
 an unknown operation, then the grant and the rate limit, then the payload's schema; each is a
-soap:Client fault and each after the XML is audited by the gate.
+soap:Client fault and each from credentials on is audited by the gate.
+
+A served WSDL names the configured public address (HUB_PUBLIC_BASE_URL) or, without one, the
+address the server listens on: never the caller's Host header, which anyone can set.
 """
 
 from __future__ import annotations
@@ -29,15 +33,21 @@ from hub.soap import (
     SoapEndpoint,
     SoapFault,
     SoapMessage,
+    fault_response,
     publish_schema,
     publish_wsdl,
     read_username_token,
     schema_errors,
+    soap_actions,
 )
 
 _client: ContextVar[str | None] = ContextVar("soap_client", default=None)
 _reference: ContextVar[str | None] = ContextVar("soap_reference", default=None)
+_action: ContextVar[str | None] = ContextVar("soap_action", default=None)
 CORRELATION_HEADER = "x-correlation-id"
+# SOAP 1.1 is text/xml; application/xml and SOAP 1.2's type are accepted as XML (a 1.2
+# envelope is then refused as a VersionMismatch).
+XML_MEDIA_TYPES = frozenset({"text/xml", "application/xml", "application/soap+xml"})
 
 
 def partner_reference() -> str | None:
@@ -90,6 +100,9 @@ class PartnerSoapService:
         self._gate = gate
         self._by_request = {op.request: op for op in operations}
         self._schemas = {path.name: path for path in contract.schemas}
+        actions = soap_actions(contract.wsdl)
+        self._actions = {op.request: actions.get(op.name) for op in operations}
+        self.public_base_url: str | None = None  # HUB_PUBLIC_BASE_URL, set by the app
         self._endpoint = SoapEndpoint(
             {op.request: self._checked(op) for op in operations},
             self._authenticate,
@@ -104,12 +117,32 @@ class PartnerSoapService:
         """GET: ?wsdl or ?xsd=NAME. POST: one operation."""
         if request.method == "GET":
             return self._publish(request)
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type not in XML_MEDIA_TYPES:
+            fault = SoapFault.client("a SOAP request needs Content-Type: text/xml")
+            fault.status_code = 415
+            return fault_response(fault)
         _client.set(request.client.host if request.client else None)
         _reference.set(request.headers.get(CORRELATION_HEADER))
+        _action.set(request.headers.get("soapaction"))
         return await self._endpoint.handle(request)
 
+    def _address(self, request: Request) -> str:
+        """Where this service is reached: configured, else the listening socket's address."""
+        if self.public_base_url:
+            return f"{self.public_base_url.rstrip('/')}{self.path}"
+        host, port = request.scope.get("server") or ("127.0.0.1", 80)
+        host = f"[{host}]" if ":" in str(host) else host
+        return f"{request.url.scheme}://{host}:{port}{self.path}"
+
+    def _check_action(self, message: SoapMessage) -> None:
+        """A SOAPAction that is present and not empty must be the Body operation's own."""
+        given = (_action.get() or "").strip().strip('"')
+        if given and given != self._actions.get(message.operation):
+            raise SoapFault.client("SOAPAction does not match the operation in the Body")
+
     def _publish(self, request: Request) -> Response:
-        address = str(request.url.replace(query=""))
+        address = self._address(request)
 
         def schema_url(location: str) -> str:
             return f"{address}?xsd={Path(location).name}"
@@ -124,6 +157,7 @@ class PartnerSoapService:
 
     async def _authenticate(self, message: SoapMessage) -> str:
         """The gate's verdict, reached off the event loop, as the partner name or a fault."""
+        self._check_action(message)
         operation = self._by_request.get(message.operation)
         name = operation.name if operation else etree.QName(message.payload).localname
         try:

@@ -10,16 +10,18 @@ from typing import Any, TypeVar
 
 from lxml import etree
 from lxml.builder import ElementMaker
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from contracts import CONTRACTS_DIR
-from hub.api.gate import PartnerGate
+from hub.api.gate import Admitted, PartnerGate
 from hub.api.pushes import ELECTRICITY_CONNECTION_COMPLETED, ROP_OWNERSHIP_TRANSFERRED, PushService
 from hub.api.records import (
     BuildingPermitView,
     LicenceView,
     ParkingPermitView,
     RecordReader,
+    scoped,
 )
 from hub.api.soap_host import (
     Operation,
@@ -133,7 +135,12 @@ def parking_permit_element(view: ParkingPermitView) -> etree._Element:
     )
 
 
-View = TypeVar("View")
+View = TypeVar("View", bound=BaseModel)
+
+
+def _scopes(caller: str) -> frozenset[str]:
+    """The scopes of the caller's grant for this operation (the gate admitted it with them)."""
+    return caller.scopes if isinstance(caller, Admitted) else frozenset()
 
 
 def _records_operation(name: str, handler: Operation) -> SoapOperation:
@@ -154,7 +161,7 @@ def _lookup(
         found = await run_in_threadpool(read, _text(message, RECORDS_NS, key))
         if found is None:
             return R(f"{name}Response", R.Found("false"))
-        return R(f"{name}Response", R.Found("true"), element(found))
+        return R(f"{name}Response", R.Found("true"), element(scoped(found, _scopes(caller))))
 
     return _records_operation(name, handler)
 
@@ -170,7 +177,8 @@ def _listing(
 
     async def handler(message: SoapMessage, caller: str) -> etree._Element:
         found = await run_in_threadpool(read, *[_text(message, RECORDS_NS, key) for key in keys])
-        return R(f"{name}Response", *[element(view) for view in found])
+        scopes = _scopes(caller)
+        return R(f"{name}Response", *[element(scoped(view, scopes)) for view in found])
 
     return _records_operation(name, handler)
 

@@ -286,7 +286,8 @@ def replay_run(
     request = None
     if not dry_run:
         try:
-            request = ReplayRequest(reason or "", operator or _os_user(), force)
+            who = _os_user()
+            request = ReplayRequest(reason or "", operator or who, force, os_user=who)
         except ValueError as exc:
             raise CommandFailed(str(exc)) from None
     try:

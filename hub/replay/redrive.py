@@ -36,8 +36,9 @@ class ReplayRequest:
     """Who replays, why, and whether final messages get their results re-published."""
 
     reason: str
-    operator: str
+    operator: str  # the name the operator gave (--operator), or the OS user
     force: bool = False
+    os_user: str | None = None  # who ran the command, recorded beside the given name
 
     def __post_init__(self) -> None:
         if not self.reason.strip():
@@ -145,7 +146,7 @@ class Replayer:
             if decision.action is Action.REPUBLISH and not results:
                 return ReplayOutcome(planned, Action.SKIP, f"{row.status}: no stored result")
             body = body_from_text(row.envelope)
-            self._mark(uow, row, marker, decision.action, results)
+            self._mark(uow, row, marker, decision.action, results, request.os_user)
             uow.commit()
         if decision.action is Action.REDRIVE:
             self._publisher.publish(
@@ -163,6 +164,7 @@ class Replayer:
         marker: ReplayMarker,
         action: Action,
         results: list[OutboxEvent],
+        os_user: str | None = None,
     ) -> None:
         """Log and audit the replay; a re-drive also restarts the message's retry ladder."""
         previous = row.status
@@ -190,6 +192,7 @@ class Replayer:
             attempts=row.attempts,
             results=[r.id for r in results] if action is Action.REPUBLISH else [],
             **marker.as_detail(),
+            **({"os_user": os_user} if os_user else {}),
         )
 
     def _published(self, message_id: str, action: Action) -> None:

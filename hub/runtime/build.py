@@ -135,6 +135,7 @@ def _ping(engine: Engine) -> None:
 def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     """Build the hub from settings; agencies without a URL get their simulator when allowed."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.chmod(0o700)  # store, keys, journal, broker: the service user's alone
     connectors = load_connectors()
     unconfigured = [name for name in connectors if name not in settings.agencies]
     simulated = agencies_to_simulate(settings, unconfigured)  # or the error naming the URL

@@ -37,7 +37,7 @@ from hub.soap.security import (
     check_username_token,
     read_username_token,
 )
-from hub.soap.wsdl import publish_schema, publish_wsdl
+from hub.soap.wsdl import publish_schema, publish_wsdl, soap_actions
 
 __all__ = [
     "AUTHENTICATION_FAILED",
@@ -63,6 +63,7 @@ __all__ = [
     "parse_xml",
     "publish_schema",
     "publish_wsdl",
+    "soap_actions",
     "read_body",
     "read_envelope",
     "read_username_token",

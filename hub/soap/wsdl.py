@@ -14,6 +14,7 @@ from lxml import etree
 
 from hub.soap.envelope import hardened_parser
 
+WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP11_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 XSD_NS = "http://www.w3.org/2001/XMLSchema"
 
@@ -43,3 +44,15 @@ def publish_schema(path: Path, schema_url: SchemaUrl) -> bytes:
     root = etree.parse(str(path), hardened_parser()).getroot()
     _map_schema_locations(root, schema_url)
     return etree.tostring(root, xml_declaration=True, encoding="utf-8")
+
+
+def soap_actions(path: Path) -> dict[str, str]:
+    """Each binding operation's soapAction in the WSDL at `path`, by operation name."""
+    root = etree.parse(str(path), hardened_parser()).getroot()
+    actions: dict[str, str] = {}
+    for binding in root.iter(f"{{{WSDL_NS}}}binding"):
+        for operation in binding.iter(f"{{{WSDL_NS}}}operation"):
+            soap = operation.find(f"{{{WSDL_SOAP11_NS}}}operation")
+            if soap is not None and soap.get("soapAction"):
+                actions[operation.get("name", "")] = soap.get("soapAction", "")
+    return actions

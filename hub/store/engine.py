@@ -9,6 +9,7 @@ retried on a fresh connection (a delivery goes back to the queue, the inbox keep
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,24 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 WRITE_INTENT = {"sqlite_immediate": True}
+OWNER_ONLY_FILE = 0o600
+OWNER_ONLY_DIR = 0o700
+
+
+def owner_only_sqlite_file(path: Path) -> None:
+    """Create the database file 0600 before SQLite does (it would follow the umask), and
+    tighten an existing one: the store holds residents' data. SQLite gives its -wal and -shm
+    files the database file's mode. A new parent folder is made 0700."""
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, OWNER_ONLY_DIR)
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, OWNER_ONLY_FILE))
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
+        sibling = path.with_name(name)
+        # Only our own files: a reader under another account leaves them as they are.
+        if sibling.exists() and sibling.stat().st_uid == os.getuid():
+            os.chmod(sibling, OWNER_ONLY_FILE)
 
 
 def _sqlite_begin(conn: Any) -> None:
@@ -56,7 +75,7 @@ def make_engine(url: str, pool_size: int = 5, timeout_s: float = DEFAULT_TIMEOUT
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            owner_only_sqlite_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)

@@ -52,12 +52,13 @@ class MessageFilter:
 
 
 def _agency_is(agency: str) -> ColumnElement[bool]:
-    """`agency` holds one agency, or several comma-joined on a done message: match whole names."""
+    """`agency` holds one agency, or several comma-joined on a done message: match whole names.
+    Escaped: `%` and `_` in the operator's value match only themselves, never as wildcards."""
     return or_(
         Message.agency == agency,
-        Message.agency.startswith(f"{agency},"),
-        Message.agency.endswith(f",{agency}"),
-        Message.agency.contains(f",{agency},"),
+        Message.agency.startswith(f"{agency},", autoescape=True),
+        Message.agency.endswith(f",{agency}", autoescape=True),
+        Message.agency.contains(f",{agency},", autoescape=True),
     )
 
 
