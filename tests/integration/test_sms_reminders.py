@@ -42,6 +42,7 @@ def hub_on_rabbitmq_postgres(tmp_path: Path, rabbitmq_url: str, postgres_url: st
         broker_url=rabbitmq_url,
         database_url=postgres_url,
         retry_ladder="1s,1s,2s,5s",
+        simulators=True,  # agencies and telcos simulated on purpose off the embedded default
     )
     yield from start_hub(settings)
 
