@@ -219,6 +219,17 @@ class Settings(BaseSettings):
         None,
         description="When set, /metrics and /docs need `Authorization: Bearer <token>`.",
     )
+    console_host: str = Field("127.0.0.1", description="Bind address of `hub console`.")
+    console_port: int = Field(8090, ge=0, description="Port of `hub console` (0: any free).")
+    console_session_idle_s: int = Field(
+        1800, ge=1, description="A console session ends after this long without a request."
+    )
+    console_session_max_s: int = Field(
+        8 * 3600, ge=1, description="A console session ends this long after sign-in, in use or not."
+    )
+    console_secure_cookies: bool = Field(
+        False, description="Mark the console's cookies Secure (set when served behind HTTPS)."
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

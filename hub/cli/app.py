@@ -14,6 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hub.cli import replay_commands, run_commands
 from hub.cli.audit_commands import audit_app
 from hub.cli.connector_commands import connectors_app, simulators_app
+from hub.cli.console_commands import operators_app, serve_console
 from hub.cli.contract_commands import contracts_app
 from hub.cli.output import CommandFailed, visible
 from hub.cli.partner_commands import partners_app
@@ -31,6 +32,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(simulators_app, name="simulators")
 app.add_typer(contracts_app, name="contracts")
+app.command("console")(serve_console)
+app.add_typer(operators_app, name="operators")
 
 
 def main() -> None:

@@ -1,4 +1,5 @@
-"""The records store's tables: messages and their history, records, audit trail, outbox."""
+"""The records store's tables: messages and their history, records, audit trail, outbox, and
+the console's operators and sessions."""
 
 from __future__ import annotations
 
@@ -343,3 +344,28 @@ class ParkingSmsRequest(Base):
     ticket_no: Mapped[str | None] = mapped_column(String(20))
     amount: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsoleOperator(Base):
+    """A person who may sign in to `hub console`; only the hash of the password is kept."""
+
+    __tablename__ = "console_operators"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsoleSession(Base):
+    """One signed-in browser: the SHA-256 of its cookie (the cookie itself is never stored),
+    its CSRF token, and when it stops being valid."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    operator: Mapped[str] = mapped_column(String(100), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
