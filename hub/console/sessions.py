@@ -9,10 +9,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.store.engine import WRITE_INTENT
 from hub.store.tables import ConsoleOperator, ConsoleSession
+
+TOUCH_EVERY = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class SessionBook:
         now = datetime.now(UTC)
         csrf = secrets.token_urlsafe(32)
         with self._sessions.begin() as session:
+            session.connection(execution_options=WRITE_INTENT)
             row = session.get(ConsoleOperator, operator)
             if row is None:
                 raise LookupError(operator)
@@ -63,23 +67,40 @@ class SessionBook:
             return token, SignedIn(operator, row.role, csrf)
 
     def find(self, token: str | None) -> SignedIn | None:
-        """The session of this cookie while it is valid; an expired one is removed."""
+        """The session of this cookie while it is valid; an expired one is removed. The last
+        use is written at most once a minute, so reading pages seldom takes the write lock."""
         if not token:
             return None
+        key = _hash(token)
         now = datetime.now(UTC)
-        with self._sessions.begin() as session:
-            row = session.get(ConsoleSession, _hash(token))
+        with self._sessions() as session:
+            row = session.get(ConsoleSession, key)
             if row is None:
                 return None
             operator = session.get(ConsoleOperator, row.operator)
-            if operator is None or now >= row.expires_at or now - row.last_seen_at >= self._idle:
-                session.delete(row)
-                return None
-            row.last_seen_at = now
-            return SignedIn(row.operator, operator.role, row.csrf_token)
+            expired = (
+                operator is None or now >= row.expires_at or now - row.last_seen_at >= self._idle
+            )
+            stale = now - row.last_seen_at >= TOUCH_EVERY
+            found = (
+                None if operator is None else SignedIn(row.operator, operator.role, row.csrf_token)
+            )
+        if expired or stale:
+            with self._sessions.begin() as session:
+                session.connection(execution_options=WRITE_INTENT)
+                if expired:
+                    session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == key))
+                else:
+                    session.execute(
+                        update(ConsoleSession)
+                        .where(ConsoleSession.token_hash == key)
+                        .values(last_seen_at=now)
+                    )
+        return None if expired else found
 
     def close(self, token: str | None) -> None:
         if not token:
             return
         with self._sessions.begin() as session:
+            session.connection(execution_options=WRITE_INTENT)
             session.execute(delete(ConsoleSession).where(ConsoleSession.token_hash == _hash(token)))
