@@ -39,7 +39,7 @@ ARABIC = {
     "never run from the console": "لم يجر من اللوحة بعد",
     "intact": "سليم",
     "problems found": "وجدت مشكلات",
-    "Received per minute": "المستلمة في الدقيقة",
+    "Received in the last hour, per 5 minutes": "المستلمة في آخر ساعة، كل 5 دقائق",
     "Updated": "حدّث",
     "Search": "بحث",
     "Correlation id": "معرف الحالة",

@@ -24,6 +24,7 @@ from hub.bus.topology import IN_EXCHANGE, results_queue
 from hub.config import Settings
 from hub.demo.batch import first_wave, pushes
 from hub.demo.cases import DemoCase
+from hub.demo.console_case import CONSOLE_HINT, leave_case_for_console
 from hub.demo.report import STOPPED_TYPE, render
 from hub.demo.sms import SmsCase, SmsDemo, sms_cases
 from hub.observability import configure_logging
@@ -166,6 +167,7 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
     run_id = uuid.uuid4().hex[:6].upper()
     cases = first_wave(count, run_id)
     started = time.monotonic()
+    for_console: str | None = None
     with build_runtime(settings) as runtime:
         stopped = StoppedMessages(runtime)
         reader = ResultReader(runtime.broker_url, stopped)
@@ -203,6 +205,7 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
                 )
                 sms_task = progress.add_task("SMS bookings", total=len(sms.cases))
                 sms.run(60, lambda n: progress.update(sms_task, completed=n))
+                for_console = leave_case_for_console(runtime, publisher, run_id)
             everything = cases + follow_ups
             answered = {r["causationid"] for r in results}
             results += stopped.as_results({c.event_id for c in everything} - answered)
@@ -221,6 +224,10 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
         report.fault,
         report.sms,
     )
+    if for_console:
+        console.print(
+            f"Left for an operator: {CONSOLE_HINT} (message {for_console})", highlight=False
+        )
     log_file.close()
     unanswered = {c.event_id for c in cases} - {r["causationid"] for r in results}
     if unanswered:

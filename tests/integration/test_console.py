@@ -1,0 +1,268 @@
+"""The console's parts without a browser: operators and their failure paths, sessions that
+expire, the role table, and the HTTP faces a browser never shows (problem documents, refused
+actions, bad searches), over a real SQLite store. `hub operators` as a real process."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from hub.config import Settings
+from hub.console.agencies_view import percentile
+from hub.console.app import create_console
+from hub.console.dead_letters import cause_of
+from hub.console.operators import OperatorBook, OperatorError
+from hub.console.roles import ROLES, Permission, allows
+from hub.console.sessions import SessionBook
+from hub.serving import LoopbackServer
+from hub.store.engine import WRITE_INTENT, make_engine, make_session_factory
+from hub.store.migrate import upgrade
+from hub.store.tables import AuditEntry, ConsoleSession
+from tests.e2e.harness import HUB, REPO, hub_env, run_cli
+
+PASSWORD = "a long enough password"
+
+
+@dataclass
+class Store:
+    sessions: sessionmaker[Session]
+    settings: Settings
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    data_dir = tmp_path_factory.mktemp("console-store")
+    settings = Settings(data_dir=data_dir)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    sessions = make_session_factory(engine)
+    book = OperatorBook(sessions)
+    book.add("olga", PASSWORD, "operator", actor="test")
+    book.add("victor", PASSWORD, "viewer", actor="test")
+    yield Store(sessions, settings)
+    engine.dispose()
+
+
+def kinds(store: Store, kind: str) -> list[dict[str, object]]:
+    with store.sessions() as session:
+        rows = session.scalars(select(AuditEntry).where(AuditEntry.kind == kind))
+        return [{"actor": r.actor, **r.detail} for r in rows]
+
+
+@dataclass
+class Console:
+    url: str
+
+    def client(self) -> httpx.Client:
+        """A browser of its own: its own cookies, no redirects followed."""
+        return httpx.Client(base_url=self.url, follow_redirects=False, timeout=10)
+
+    def get(self, path: str, params: dict[str, str] | None = None) -> httpx.Response:
+        with self.client() as client:
+            return client.get(path, params=params)
+
+
+@pytest.fixture(scope="module")
+def app(store: Store) -> Iterator[Console]:
+    with LoopbackServer(create_console(store.settings, store.sessions, ["rop"])) as server:
+        yield Console(server.url)
+
+
+def signed_in(app: Console, name: str) -> tuple[httpx.Client, str]:
+    """A client signed in as `name` and its CSRF token."""
+    client = app.client()
+    page = client.get("/signin")
+    pre = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert pre
+    response = client.post(
+        "/signin", data={"csrf": pre.group(1), "name": name, "password": PASSWORD}
+    )
+    assert response.status_code == 303, response.text
+    overview = client.get("/cases")
+    token = re.search(r'name="csrf" value="([^"]+)"', overview.text)
+    assert token
+    return client, token.group(1)
+
+
+def test_roles_are_a_table_each_permission_checked() -> None:
+    assert [p for p in Permission if allows("viewer", p)] == [Permission.READ]
+    assert allows("operator", Permission.REPLAY) and not allows(
+        "operator", Permission.PARTNERS_WRITE
+    )
+    assert all(allows("admin", p) for p in Permission)
+    assert not any(allows("root", p) for p in Permission)
+    assert set(ROLES) == {"viewer", "operator", "admin"}
+
+
+@pytest.mark.parametrize(
+    ("name", "password", "role", "error"),
+    [
+        ("bad name!", PASSWORD, "viewer", "invalid operator name"),
+        ("nadia", PASSWORD, "superuser", "unknown role"),
+        ("nadia", "short", "viewer", "at least 12 characters"),
+        ("olga", PASSWORD, "viewer", "already exists"),
+    ],
+)
+def test_an_operator_that_cannot_be_added_changes_nothing(
+    store: Store, name: str, password: str, role: str, error: str
+) -> None:
+    book = OperatorBook(store.sessions)
+    before = book.list()
+    with pytest.raises(OperatorError, match=error):
+        book.add(name, password, role, actor="test")
+    assert book.list() == before
+
+
+def test_removing_an_operator_ends_their_sessions(store: Store) -> None:
+    book = OperatorBook(store.sessions)
+    book.add("temp.user", PASSWORD, "viewer", actor="test")
+    logins = SessionBook(store.sessions, 600, 3600)
+    token, _ = logins.open("temp.user")
+    assert logins.find(token) is not None
+    book.remove("temp.user", actor="test")
+    assert logins.find(token) is None
+    with pytest.raises(OperatorError, match="no operator"):
+        book.remove("temp.user", actor="test")
+    assert any(e["operator"] == "temp.user" for e in kinds(store, "console.operator.removed"))
+
+
+def test_a_session_ends_at_its_absolute_expiry_however_busy(store: Store) -> None:
+    logins = SessionBook(store.sessions, 600, 3600)
+    token, who = logins.open("olga")
+    assert logins.find(token) == who
+    with store.sessions.begin() as session:
+        session.connection(execution_options=WRITE_INTENT)
+        session.execute(
+            update(ConsoleSession)
+            .where(ConsoleSession.csrf_token == who.csrf_token)
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert logins.find(token) is None
+    assert logins.find(token) is None  # and it is gone, not merely refused
+    assert logins.find("never issued") is None and logins.find(None) is None
+
+
+def test_an_unknown_name_and_a_wrong_password_look_the_same(store: Store) -> None:
+    book = OperatorBook(store.sessions)
+    assert book.authenticate("nobody", PASSWORD, "127.0.0.1") is None
+    assert book.authenticate("olga", "wrong password!", "127.0.0.1") is None
+    tried = [e["tried"] for e in kinds(store, "console.sign-in-failed")]
+    assert {"nobody", "olga"} <= set(tried)
+
+
+def test_pages_need_a_session_and_posts_say_why_not(app: Console) -> None:
+    client = app.client()
+    page = client.get("/dead-letters")
+    assert page.status_code == 303 and page.headers["location"] == "/signin"
+    assert page.headers["x-frame-options"] == "DENY"
+    post = client.post("/replay/plan", data={"csrf": "x", "ids": "m"})
+    assert post.status_code == 401
+    assert post.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_language_switch_only_redirects_inside_the_console(app: Console) -> None:
+    for target in ("//evil.example/x", "https://evil.example/", "evil"):
+        response = app.get("/lang/ar", params={"next": target})
+        assert response.headers["location"] == "/"
+    assert app.get("/lang/ar", params={"next": "/cases"}).headers["location"] == "/cases"
+    assert "hub_lang=ar" in app.get("/lang/ar").headers["set-cookie"]
+    assert "set-cookie" not in app.get("/lang/fr").headers
+
+
+def test_bad_searches_and_unknown_cases_are_clear(app: Console) -> None:
+    client, csrf = signed_in(app, "victor")
+    assert client.get("/cases", params={"status": "lost"}).status_code == 400
+    assert "unknown status" in client.get("/cases", params={"status": "lost"}).text
+    assert client.get("/cases", params={"since": "yesterday"}).status_code == 400
+    unknown = client.get("/cases/no-such-case-anywhere")
+    assert unknown.status_code == 404 and "no message has the id" in unknown.text
+    civil = client.post("/cases/civil-id", data={"csrf": csrf, "civil_id": "12ab"})
+    assert civil.status_code == 400 and "8 or 9 digits" in civil.text
+    assert client.get("/replay/jobs/not-a-job").status_code == 404
+
+
+def test_a_viewer_may_not_export_verify_or_switch_faults(store: Store, app: Console) -> None:
+    client, csrf = signed_in(app, "victor")
+    assert client.get("/audit/export/case-1").status_code == 403
+    assert client.post("/audit/verify", data={"csrf": csrf}).status_code == 403
+    assert (
+        client.post("/agencies/rop/fault", data={"csrf": csrf, "mode": "outage"}).status_code == 403
+    )
+    assert client.post("/partners/x/revoke", data={"csrf": csrf}).status_code == 403
+    refused = {
+        e["permission"] for e in kinds(store, "console.refused") if e["operator"] == "victor"
+    }
+    assert {"personal-data", "replay", "partners-write"} <= refused
+
+
+def test_a_replay_needs_messages_a_reason_and_a_confirmation(app: Console) -> None:
+    client, csrf = signed_in(app, "olga")
+    nothing = client.post("/replay/run", data={"csrf": csrf, "reason": "r", "confirm": "yes"})
+    assert nothing.status_code == 400 and "at least one message" in nothing.text
+    unknown = client.post("/replay/plan", data={"csrf": csrf, "ids": "no-such-message"})
+    assert unknown.status_code == 400 and "no message has the id" in unknown.text
+    no_filter = client.post("/replay/plan", data={"csrf": csrf})
+    assert no_filter.status_code == 400 and "at least one filter" in no_filter.text
+    no_reason = client.post("/replay/run", data={"csrf": csrf, "ids": "m-1", "confirm": "yes"})
+    assert no_reason.status_code == 400 and "a reason is required" in no_reason.text
+    unconfirmed = client.post("/replay/run", data={"csrf": csrf, "ids": "m-1", "reason": "r"})
+    assert unconfirmed.status_code == 400 and "confirm the replay" in unconfirmed.text
+
+
+def test_an_unknown_fault_or_missing_simulators_change_nothing(app: Console) -> None:
+    client, csrf = signed_in(app, "olga")
+    response = client.post("/agencies/rop/fault", data={"csrf": csrf, "mode": "outage"})
+    assert response.status_code == 400
+    assert "no simulators are running" in response.json()["detail"]
+
+
+def test_sign_out_ends_the_session(store: Store, app: Console) -> None:
+    client, csrf = signed_in(app, "olga")
+    assert client.post("/signout", data={"csrf": csrf}).status_code == 303
+    assert client.get("/cases").headers["location"] == "/signin"
+    assert any(e["operator"] == "olga" for e in kinds(store, "console.signed-out"))
+
+
+def test_causes_group_by_their_words_and_percentiles_by_rank() -> None:
+    assert cause_of("rop: timeout after 5.0 s (attempt 3)") == cause_of(
+        "rop: timeout after 12.5 s (attempt 1)"
+    )
+    assert cause_of(None) == "(no error recorded)"
+    assert percentile([], 0.5) is None
+    assert percentile([10, 20, 30, 40], 0.5) == 20
+    assert percentile([10, 20, 30, 40], 0.99) == 40
+
+
+def test_operators_from_the_command_line(tmp_path: Path) -> None:
+    env = hub_env(tmp_path)
+    added = run_cli_input(
+        env,
+        PASSWORD + "\n",
+        "operators",
+        "add",
+        "duty.one",
+        "--role",
+        "operator",
+        "--password-stdin",
+    )
+    assert added.returncode == 0, added.stderr
+    twice = run_cli_input(env, PASSWORD + "\n", "operators", "add", "duty.one", "--password-stdin")
+    assert twice.returncode == 1 and "already exists" in twice.stderr
+    listed = run_cli(env, "operators", "list")
+    assert "duty.one" in listed.stdout and "operator" in listed.stdout
+    assert run_cli(env, "operators", "remove", "duty.one").returncode == 0
+
+
+def run_cli_input(env: dict[str, str], stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*HUB, *args], env=env, cwd=REPO, input=stdin, capture_output=True, text=True, timeout=60
+    )
