@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,50 +74,62 @@ def _send(broker_url: str, cases: list[DemoCase]) -> None:
             publisher.publish(case.body(), exchange=IN_EXCHANGE, routing_key=case.type)
 
 
-@pytest.fixture(scope="package")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("console"),
-        retry_ladder="0.2s,0.2s",
-        circuit_reset_s=0.2,
-        log_level="warning",
-    )
+@contextmanager
+def console_world(settings: Settings) -> Iterator[ConsoleWorld]:
+    """A serving hub with demo cases done and one dead in a ROP outage, three operators
+    (operator, viewer, admin) and the console over its store."""
     run_id = uuid.uuid4().hex[:6].upper()
     cases = parking_cases(10, run_id)
     dead = next(
         c for c in parking_cases(10, run_id + "D", seed=1) if c.scenario.startswith("owner")
     )
-    with build_runtime(settings) as runtime:
+    runtime = build_runtime(settings)
+    worker = None
+    server = None
+    try:
         worker = WorkerThread(runtime).start()
-        server = None
-        try:
-            _send(runtime.broker_url, cases)
-            ids = {c.event_id for c in cases}
-            wait_until(
-                lambda: (
-                    set(_statuses(runtime.sessions, ids).values()) <= set(MessageStatus.FINAL)
-                    and len(_statuses(runtime.sessions, ids)) == len(ids)
-                ),
-                "the first wave to finish",
-            )
-            rop = runtime.simulators["rop"].simulator
-            rop.set_fault("outage")
-            _send(runtime.broker_url, [dead])
-            wait_until(
-                lambda: _statuses(runtime.sessions, {dead.event_id}).get(dead.event_id) == "dead",
-                "the outage's case to die",
-            )
-            rop.set_fault("none")
-            book = OperatorBook(runtime.sessions)
-            for name, role in OPERATORS.items():
-                book.add(name, PASSWORD, role, actor="test")
-            app = create_console(settings, runtime.sessions, sorted(runtime.connectors))
-            server = LoopbackServer(app).start()
-            yield ConsoleWorld(server.url, runtime, cases, dead)
-        finally:
-            if server is not None:
-                server.stop()
+        _send(runtime.broker_url, cases)
+        ids = {c.event_id for c in cases}
+
+        def first_wave_final() -> bool:
+            statuses = _statuses(runtime.sessions, ids)
+            return len(statuses) == len(ids) and set(statuses.values()) <= set(MessageStatus.FINAL)
+
+        wait_until(first_wave_final, "the first wave to finish")
+        rop = runtime.simulators["rop"].simulator
+        rop.set_fault("outage")
+        _send(runtime.broker_url, [dead])
+        wait_until(
+            lambda: _statuses(runtime.sessions, {dead.event_id}).get(dead.event_id) == "dead",
+            "the outage's case to die",
+        )
+        rop.set_fault("none")
+        book = OperatorBook(runtime.sessions)
+        for name, role in OPERATORS.items():
+            book.add(name, PASSWORD, role, actor="test")
+        app = create_console(settings, runtime.sessions, sorted(runtime.connectors))
+        server = LoopbackServer(app).start()
+        yield ConsoleWorld(server.url, runtime, cases, dead)
+    finally:
+        if server is not None:
+            server.stop()
+        if worker is not None:
             worker.stop()
+        # Playwright's sync API keeps an event loop running in this thread; the runtime runs
+        # its own loop to close its clients, which asyncio allows only on another thread.
+        closing = threading.Thread(target=runtime.close, name="close-runtime")
+        closing.start()
+        closing.join(30)
+
+
+FAST = {"retry_ladder": "0.2s,0.2s", "circuit_reset_s": 0.2, "log_level": "warning"}
+
+
+@pytest.fixture(scope="package")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
+    """The embedded default: SQLite store, embedded broker, simulators."""
+    with console_world(Settings(data_dir=tmp_path_factory.mktemp("console"), **FAST)) as built:
+        yield built
 
 
 @pytest.fixture(scope="package")
