@@ -42,8 +42,16 @@ async def sign_in(request: Request) -> Response:
     form = await checked_form(request, None)
     name, password = field(form, "name"), str(form.get("password") or "")
     client = request.client.host if request.client else None
+    wait_s = console.throttle.retry_after(client, name)
+    if wait_s is not None:  # refused before the password is even checked
+        response = render(
+            request, "signin.html", None, status_code=429, error="Too many failed sign-ins."
+        )
+        response.headers["retry-after"] = str(wait_s)
+        return response
     who = await run_in_threadpool(console.operators.authenticate, name, password, client)
     if who is None:
+        console.throttle.failed(client, name)
         error = "Wrong name or password."
         return render(request, "signin.html", None, status_code=401, error=error, name=name)
     token, _ = await run_in_threadpool(console.logins.open, who.name)

@@ -98,6 +98,7 @@ def timeline(session: Session, ident: str) -> list[dict[str, Any]]:
         stories.append(
             {
                 "message": story["message"],
+                "payload": story["payload"],
                 "steps": steps,
                 "reasons": list(_reasons([r.get("data") for r in story["results"]])),
                 "results": story["results"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.api.auth_throttle import AuthThrottle
 from hub.config import Settings
 from hub.console.i18n import DIRECTION, LANGUAGES, translator
 from hub.console.operators import OperatorBook
@@ -95,6 +97,7 @@ class Console:
     jobs: ReplayJobs
     agencies: list[str]
     templates: Jinja2Templates
+    throttle: AuthThrottle
 
     @classmethod
     def build(
@@ -110,6 +113,7 @@ class Console:
             jobs=ReplayJobs(sessions, settings.resolved_broker_url),
             agencies=agencies,
             templates=Jinja2Templates(directory=str(TEMPLATES)),
+            throttle=AuthThrottle(settings.auth_fail_limit, settings.auth_fail_window_s, time.time),
         )
 
     def audit(self, actor: str, kind: str, **detail: Any) -> None:
@@ -177,7 +181,8 @@ def masker(who: SignedIn | None) -> Callable[[Any], str]:
         if value is None:
             return ""
         if not isinstance(value, str):
-            value = json.dumps(value if clear else mask_value("", value), ensure_ascii=False)
+            safe = value if clear else mask_value("", value)
+            value = json.dumps(safe, ensure_ascii=False, indent=2, default=str)
             return str(value)
         return value if clear else mask_text(value)
 

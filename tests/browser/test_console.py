@@ -84,12 +84,16 @@ def test_find_a_demo_case_and_read_its_whole_story(
     arabic = story.locator(".reason-ar").first
     expect(arabic).to_have_attribute("dir", "rtl")
     assert re.search("[\u0600-\u06ff]", arabic.inner_text())
+    civil_id = str(refused.data["civil_id"])
+    story.locator("details.payload summary").click()
+    payload = story.locator("details.payload pre").inner_text()
+    assert civil_id not in payload and civil_id[-2:] in payload  # masked for an operator
+    assert str(refused.data["applicant_name"]["ar"]) in payload  # Arabic intact
     kinds = story.locator("tr.step td:nth-child(2)").all_inner_texts()
     assert kinds.index(next(k for k in kinds if k.startswith("message.received"))) < kinds.index(
         next(k for k in kinds if k.startswith("agency.call"))
     )  # in order
     # The civil id goes in a POST body; the page shows it masked to this role.
-    civil_id = str(refused.data["civil_id"])
     page.click("nav >> text=Cases")
     page.fill("input[name=civil_id]", civil_id)
     page.click("#civil-search button")
@@ -179,6 +183,10 @@ def test_other_pages_read_the_same_store(world: ConsoleWorld, open_page: OpenPag
     expect(page.locator("#verify-result h2")).to_have_text("intact")
     page.goto(f"{world.url}/partners")
     expect(page.locator("h1")).to_have_text("Partners")
+    case = world.first_wave[0]
+    page.goto(f"{world.url}/cases/{case.event_id}")
+    page.locator("details.payload summary").click()
+    assert str(case.data["civil_id"]) in page.locator("details.payload pre").inner_text()
     export = page.request.get(f"{world.url}/audit/export/{world.first_wave[0].event_id}")
     assert export.status == 200 and '"entry_hash"' in export.text()
 

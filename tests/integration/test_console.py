@@ -266,3 +266,16 @@ def run_cli_input(env: dict[str, str], stdin: str, *args: str) -> subprocess.Com
     return subprocess.run(
         [*HUB, *args], env=env, cwd=REPO, input=stdin, capture_output=True, text=True, timeout=60
     )
+
+
+def test_repeated_failed_sign_ins_are_throttled(store: Store) -> None:
+    settings = store.settings.model_copy(update={"auth_fail_limit": 2})
+    with LoopbackServer(create_console(settings, store.sessions, ["rop"])) as server:
+        client = Console(server.url).client()
+        pre = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text)
+        assert pre
+        form = {"csrf": pre.group(1), "name": "olga", "password": "wrong password!!"}
+        assert [client.post("/signin", data=form).status_code for _ in range(2)] == [401, 401]
+        refused = client.post("/signin", data=form | {"password": PASSWORD})
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert "hub_console=" not in refused.headers.get("set-cookie", "")
