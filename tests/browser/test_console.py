@@ -44,7 +44,8 @@ def test_sign_in_shows_the_overview_with_live_counts(
     expect(page.locator("#operator-name")).to_have_text("amal")
     expect(page.locator("[data-live='by_status.dead']")).to_have_text("1")
     expect(page.locator("[data-live='by_status.done']")).not_to_have_text("0")
-    page.wait_for_function("document.querySelector(\"[data-live='at']\").textContent.length > 0")
+    rendered = page.locator("[data-live='at']").inner_text()
+    expect(page.locator("[data-live='at']")).not_to_have_text(rendered)  # refreshed live
     headers = page.request.get(f"{world.url}/").headers
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"
@@ -178,6 +179,18 @@ def test_other_pages_read_the_same_store(world: ConsoleWorld, open_page: OpenPag
     page.goto(f"{world.url}/agencies")
     expect(page.locator("#agency-rop dd").first).not_to_have_text("0")
     expect(page.locator("#agency-rop svg.chart rect.bad").first).to_be_attached()
+    rop = world.runtime.simulators["rop"].simulator
+    fault = page.locator("#agency-rop form")
+    fault.locator("select[name=mode]").select_option("latency")
+    fault.locator("button").click()
+    expect(page).to_have_url(f"{world.url}/agencies")
+    assert rop.fault == "latency"
+    page.locator("#agency-rop select[name=mode]").select_option("none")
+    page.locator("#agency-rop form button").click()
+    expect(page).to_have_url(f"{world.url}/agencies")
+    assert rop.fault == "none"
+    switched = [e["mode"] for e in audit_kinds(world, "console.simulator-fault")]
+    assert switched[-2:] == ["latency", "none"]
     page.goto(f"{world.url}/audit")
     page.click("#verify button")
     expect(page.locator("#verify-result h2")).to_have_text("intact")

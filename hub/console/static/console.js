@@ -41,7 +41,7 @@
         })
         .catch(function () { if (rounds < 3600) window.setTimeout(tick, every * 2); });
     }
-    window.setTimeout(tick, every);
+    window.setTimeout(tick, 1000);  // the first look soon after the page, then every N s
   }
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-poll]").forEach(poll);
