@@ -35,6 +35,7 @@ from hub.store.queries import MessageFilter
 from hub.store.tables import MessageStatus
 
 PLAN_LIMIT = 500  # messages one dry run may show
+REASON_MAX = 500
 
 
 async def sign_in(request: Request) -> Response:
@@ -155,6 +156,8 @@ async def replay_run(request: Request) -> Response:
         error = "choose at least one message"
     elif not reason:
         error = "a reason is required: say why these messages are replayed"
+    elif len(reason) > REASON_MAX:
+        error = f"the reason must be at most {REASON_MAX} characters"
     elif not confirmed:
         error = "confirm the replay after reading the dry run"
     planned: list[PlannedReplay] = []

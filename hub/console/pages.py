@@ -48,12 +48,21 @@ async def switch_language(request: Request) -> Response:
     """A display preference only (a cookie), so a plain link may set it."""
     chosen = request.path_params["lang"]
     target = request.query_params.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
+    if not _local(target):
         target = "/"
     response = RedirectResponse(target, status_code=303)
     if chosen in LANGUAGES:
         set_cookie(request, response, LANGUAGE_COOKIE, chosen)
     return response
+
+
+def _local(target: str) -> bool:
+    """A path on this console: not another host (`//host`, `/\\host`, `https:`)."""
+    return (
+        target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and not any(ch in target for ch in "\r\n\t")
+    )
 
 
 async def overview_page(request: Request) -> Response:

@@ -14,6 +14,7 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 from sqlalchemy import func, select, update
 
+from hub.api.partners import PartnerRegistry, SecretHasher
 from hub.store.engine import WRITE_INTENT
 from hub.store.tables import AuditEntry, ConsoleSession, Message, OutboxEvent, ParkingPermit
 from tests.browser.conftest import PASSWORD, ConsoleWorld
@@ -194,8 +195,14 @@ def test_other_pages_read_the_same_store(world: ConsoleWorld, open_page: OpenPag
     page.goto(f"{world.url}/audit")
     page.click("#verify button")
     expect(page.locator("#verify-result h2")).to_have_text("intact")
+    registry = PartnerRegistry(world.sessions, SecretHasher(b"p" * 32))
+    registry.add("moci-portal", ["push.moci.cr-status"], actor="test")
     page.goto(f"{world.url}/partners")
-    expect(page.locator("h1")).to_have_text("Partners")
+    row = page.locator("#partners tr", has_text="moci-portal")
+    expect(row).to_contain_text("push.moci.cr-status")
+    row.locator("button").click()  # an admin may revoke
+    expect(page.locator("#partners tr", has_text="moci-portal").locator("button")).to_have_count(0)
+    assert [e["actor"] for e in audit_kinds(world, "partner.revoked")] == ["operator:adil"]
     case = world.first_wave[0]
     page.goto(f"{world.url}/cases/{case.event_id}")
     page.locator("details.payload summary").click()

@@ -5,7 +5,6 @@ actions, bad searches), over a real SQLite store. `hub operators` as a real proc
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,10 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
+from hub.cli.app import app as app_cli
+from hub.cli.output import CommandFailed
 from hub.config import Settings
 from hub.console.agencies_view import percentile
 from hub.console.app import create_console
@@ -27,7 +29,6 @@ from hub.serving import LoopbackServer
 from hub.store.engine import WRITE_INTENT, make_engine, make_session_factory
 from hub.store.migrate import upgrade
 from hub.store.tables import AuditEntry, ConsoleSession
-from tests.e2e.harness import HUB, REPO, hub_env, run_cli
 
 PASSWORD = "a long enough password"
 
@@ -170,7 +171,7 @@ def test_pages_need_a_session_and_posts_say_why_not(app: Console) -> None:
 
 
 def test_the_language_switch_only_redirects_inside_the_console(app: Console) -> None:
-    for target in ("//evil.example/x", "https://evil.example/", "evil"):
+    for target in ("//evil.example/x", "https://evil.example/", "evil", "/\\evil.example"):
         response = app.get("/lang/ar", params={"next": target})
         assert response.headers["location"] == "/"
     assert app.get("/lang/ar", params={"next": "/cases"}).headers["location"] == "/cases"
@@ -214,6 +215,8 @@ def test_a_replay_needs_messages_a_reason_and_a_confirmation(app: Console) -> No
     assert no_filter.status_code == 400 and "at least one filter" in no_filter.text
     no_reason = client.post("/replay/run", data={"csrf": csrf, "ids": "m-1", "confirm": "yes"})
     assert no_reason.status_code == 400 and "a reason is required" in no_reason.text
+    too_long = {"csrf": csrf, "ids": "m-1", "reason": "r" * 501, "confirm": "yes"}
+    assert "at most 500" in client.post("/replay/run", data=too_long).text
     unconfirmed = client.post("/replay/run", data={"csrf": csrf, "ids": "m-1", "reason": "r"})
     assert unconfirmed.status_code == 400 and "confirm the replay" in unconfirmed.text
 
@@ -243,29 +246,24 @@ def test_causes_group_by_their_words_and_percentiles_by_rank() -> None:
 
 
 def test_operators_from_the_command_line(tmp_path: Path) -> None:
-    env = hub_env(tmp_path)
-    added = run_cli_input(
-        env,
-        PASSWORD + "\n",
-        "operators",
-        "add",
-        "duty.one",
-        "--role",
-        "operator",
-        "--password-stdin",
+    """`hub operators` in process (Typer's runner): each command parses, calls the book, and
+    fails with a one-line CommandFailed."""
+    runner = CliRunner()
+    env = {"HUB_DATA_DIR": str(tmp_path)}
+    add = ["operators", "add", "duty.one", "--role", "operator", "--password-stdin"]
+    added = runner.invoke(app_cli, add, input=PASSWORD + "\n", env=env)
+    assert added.exit_code == 0, added.output
+    twice = runner.invoke(app_cli, add, input=PASSWORD + "\n", env=env)
+    assert isinstance(twice.exception, CommandFailed) and "already exists" in str(twice.exception)
+    listed = runner.invoke(app_cli, ["operators", "list"], env=env)
+    assert "duty.one" in listed.output and "operator" in listed.output
+    assert runner.invoke(app_cli, ["operators", "remove", "duty.one"], env=env).exit_code == 0
+    again = runner.invoke(app_cli, ["operators", "remove", "duty.one"], env=env)
+    assert isinstance(again.exception, CommandFailed) and "no operator" in str(again.exception)
+    differ = runner.invoke(
+        app_cli, ["operators", "add", "duty.two"], input="a" * 12 + "\nb" * 1 + "\n", env=env
     )
-    assert added.returncode == 0, added.stderr
-    twice = run_cli_input(env, PASSWORD + "\n", "operators", "add", "duty.one", "--password-stdin")
-    assert twice.returncode == 1 and "already exists" in twice.stderr
-    listed = run_cli(env, "operators", "list")
-    assert "duty.one" in listed.stdout and "operator" in listed.stdout
-    assert run_cli(env, "operators", "remove", "duty.one").returncode == 0
-
-
-def run_cli_input(env: dict[str, str], stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*HUB, *args], env=env, cwd=REPO, input=stdin, capture_output=True, text=True, timeout=60
-    )
+    assert isinstance(differ.exception, CommandFailed) and "differ" in str(differ.exception)
 
 
 def test_repeated_failed_sign_ins_are_throttled(store: Store) -> None:
