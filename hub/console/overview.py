@@ -1,6 +1,7 @@
 """The overview's numbers, read from the store and the broker the CLI reads: messages per
 minute by type and outcome over the last hour, counts by status, queue depth, unsent
-results, and the audit trail's last verify result."""
+results, and the audit trail's last verify result. The broker is looked at through a probe
+that keeps its look a few seconds, so many open overviews cost one broker connection."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.bus.probe import inbound_depth
+from hub.bus.probe import BrokerProbe
 from hub.console.charts import bars
 from hub.store.tables import AuditEntry, Message, OutboxEvent
 
@@ -20,7 +21,7 @@ BUCKETS = 12  # five minutes each
 VERIFIED = "console.audit.verified"
 
 
-def overview(sessions: sessionmaker[Session], broker_url: str) -> dict[str, Any]:
+def overview(sessions: sessionmaker[Session], broker: BrokerProbe) -> dict[str, Any]:
     """Everything the overview page and its live refresh show."""
     now = datetime.now(UTC)
     since = now - WINDOW
@@ -50,19 +51,11 @@ def overview(sessions: sessionmaker[Session], broker_url: str) -> dict[str, Any]
             {"type": t or "-", "outcome": s, "count": int(n), "per_minute": round(n / 60, 2)}
             for t, s, n in recent
         ],
-        "queue_depth": _depth(broker_url),
+        "queue_depth": broker.look().depth,
         "unsent": int(unsent or 0),
         "last_verify": verified,
         "chart": _received_chart(received, now),
     }
-
-
-def _depth(broker_url: str) -> int | None:
-    """hub.inbound's depth, or None when the broker does not answer within a second."""
-    try:
-        return inbound_depth(broker_url, timeout_s=1.0)
-    except Exception:  # any broker failure reads as "unknown" on the page
-        return None
 
 
 def _last_verify(session: Session) -> dict[str, Any] | None:

@@ -68,14 +68,14 @@ def _local(target: str) -> bool:
 async def overview_page(request: Request) -> Response:
     who = await signed_in(request)
     console = console_of(request)
-    data = await run_in_threadpool(overview, console.sessions, console.settings.resolved_broker_url)
+    data = await run_in_threadpool(overview, console.sessions, console.broker)
     return render(request, "overview.html", who, data=data, statuses=MessageStatus.ALL)
 
 
 async def overview_json(request: Request) -> Response:
     await signed_in(request)
     console = console_of(request)
-    data = await run_in_threadpool(overview, console.sessions, console.settings.resolved_broker_url)
+    data = await run_in_threadpool(overview, console.sessions, console.broker)
     return JSONResponse(data)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hub.api.auth_throttle import AuthThrottle
+from hub.bus.probe import BrokerProbe
 from hub.config import Settings
 from hub.console.i18n import DIRECTION, LANGUAGES, translator
 from hub.console.operators import OperatorBook
@@ -98,6 +99,7 @@ class Console:
     agencies: list[str]
     templates: Jinja2Templates
     throttle: AuthThrottle
+    broker: BrokerProbe
 
     @classmethod
     def build(
@@ -114,6 +116,9 @@ class Console:
             agencies=agencies,
             templates=Jinja2Templates(directory=str(TEMPLATES)),
             throttle=AuthThrottle(settings.auth_fail_limit, settings.auth_fail_window_s, time.time),
+            broker=BrokerProbe(
+                settings.resolved_broker_url, settings.health_probe_cache_s, timeout_s=1.0
+            ),
         )
 
     def audit(self, actor: str, kind: str, **detail: Any) -> None:
@@ -264,6 +269,3 @@ async def on_csrf_refused(request: Request, exc: Exception) -> Response:
         "this form did not come from the console; nothing changed",
         request,
     )
-
-
-Handler = Callable[[Request], Awaitable[Response]]

@@ -45,6 +45,7 @@ def test_sign_in_shows_the_overview_with_live_counts(
     expect(page.locator("#operator-name")).to_have_text("amal")
     expect(page.locator("[data-live='by_status.dead']")).to_have_text("1")
     expect(page.locator("[data-live='by_status.done']")).not_to_have_text("0")
+    expect(page.locator("[data-live='queue_depth']")).to_have_text("0")  # the broker answered
     rendered = page.locator("[data-live='at']").inner_text()
     expect(page.locator("[data-live='at']")).not_to_have_text(rendered)  # refreshed live
     headers = page.request.get(f"{world.url}/").headers

@@ -51,6 +51,8 @@ def test_find_a_case_and_replay_a_dead_one_on_the_servers(
     world = servers_world
     page = open_page()
     sign_in(page, world.url, "amal")
+    expect(page.locator("[data-live='queue_depth']")).to_have_text("0")  # RabbitMQ answered
+    expect(page.locator("[data-live='by_status.dead']")).to_have_text("1")
     issued = next(c for c in world.first_wave if c.scenario.startswith("owner"))
     page.goto(f"{world.url}/cases?correlationid={issued.event_id}")
     page.click("a.case-link")
