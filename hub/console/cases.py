@@ -36,6 +36,11 @@ class CaseQuery:
     until: str = ""
 
     def as_filter(self) -> MessageFilter:
+        if any(CIVIL_ID.match(value.strip()) for value in vars(self).values()):
+            raise BadSearch(
+                "that looks like a civil id: use the civil id search, which keeps it out of "
+                "the page's address"
+            )
         try:
             return MessageFilter(
                 status=self.status or None,

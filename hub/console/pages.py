@@ -91,6 +91,7 @@ async def cases_page(request: Request) -> Response:
             rows, total = await run_in_threadpool(_read, console, partial(search, query=query))
         except BadSearch as exc:
             error = str(exc)
+            query = CaseQuery()  # a refused value is not echoed back into the page
     return render(
         request,
         "cases.html",

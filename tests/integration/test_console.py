@@ -184,6 +184,10 @@ def test_bad_searches_and_unknown_cases_are_clear(app: Console) -> None:
     assert client.get("/cases", params={"status": "lost"}).status_code == 400
     assert "unknown status" in client.get("/cases", params={"status": "lost"}).text
     assert client.get("/cases", params={"since": "yesterday"}).status_code == 400
+    typed_in_the_wrong_box = client.get("/cases", params={"correlationid": "09123456"})
+    assert typed_in_the_wrong_box.status_code == 400
+    assert "use the civil id search" in typed_in_the_wrong_box.text
+    assert "09123456" not in typed_in_the_wrong_box.text
     unknown = client.get("/cases/no-such-case-anywhere")
     assert unknown.status_code == 404 and "no message has the id" in unknown.text
     civil = client.post("/cases/civil-id", data={"csrf": csrf, "civil_id": "12ab"})
