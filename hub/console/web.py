@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -29,6 +30,8 @@ from hub.console.roles import Permission, allows
 from hub.console.sessions import SessionBook, SignedIn, csrf_matches
 from hub.messages.unit_of_work import UnitOfWork
 from hub.observability import mask_text, mask_value
+
+log = structlog.get_logger("hub.console")
 
 SESSION_COOKIE = "hub_console"
 PRESESSION_COOKIE = "hub_console_pre"  # the sign-in form's CSRF token, before any session
@@ -165,9 +168,15 @@ async def checked_form(request: Request, who: SignedIn | None) -> FormData:
     expected = who.csrf_token if who else request.cookies.get(PRESESSION_COOKIE)
     given = form.get("csrf")
     if not expected or not csrf_matches(expected, given if isinstance(given, str) else None):
-        console = console_of(request)
-        actor = f"operator:{who.name}" if who else "console"
-        await run_in_threadpool(console.audit, actor, "console.csrf-refused", path=request.url.path)
+        if who is None:  # nobody signed in: logged, so a flood cannot lengthen the trail
+            log.warning("console.csrf_refused", path=request.url.path)
+        else:
+            await run_in_threadpool(
+                console_of(request).audit,
+                f"operator:{who.name}",
+                "console.csrf-refused",
+                path=request.url.path,
+            )
         raise CsrfRefused()
     return form
 
