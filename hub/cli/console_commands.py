@@ -47,12 +47,18 @@ def serve_console(
 
     from hub.agencies.connector import load_connectors
     from hub.console.app import create_console
+    from hub.console.operators import OperatorBook
 
     settings = load_settings()
     configure_logging(log_level)
     chosen = settings.console_port if port is None else port
     with _store() as sessions:
         app = create_console(settings, sessions, sorted(load_connectors()))
+        if not OperatorBook(sessions).list():
+            console.print(
+                "no operators yet: add one with `hub operators add NAME --role operator`",
+                highlight=False,
+            )
         console.print(
             f"operations console: http://{settings.console_host}:{chosen}/", highlight=False
         )
