@@ -12,12 +12,12 @@ from starlette.staticfiles import StaticFiles
 
 from hub.config import Settings
 from hub.console import actions, pages
+from hub.console.headers import SecurityHeaders
 from hub.console.web import (
     Console,
     CsrfRefused,
     NotSignedIn,
     Refused,
-    SecurityHeaders,
     on_csrf_refused,
     on_not_signed_in,
     on_refused,
