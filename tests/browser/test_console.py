@@ -40,6 +40,9 @@ def test_sign_in_shows_the_overview_with_live_counts(
     world: ConsoleWorld, open_page: OpenPage
 ) -> None:
     page = open_page()
+    complaints: list[str] = []  # what the browser says it refused (CSP) or failed to run
+    page.on("console", lambda m: complaints.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: complaints.append(str(e)))
     sign_in(page, world.url, "amal")
     expect(page).to_have_url(f"{world.url}/")
     expect(page.locator("#operator-name")).to_have_text("amal")
@@ -48,6 +51,7 @@ def test_sign_in_shows_the_overview_with_live_counts(
     expect(page.locator("[data-live='queue_depth']")).to_have_text("0")  # the broker answered
     rendered = page.locator("[data-live='at']").inner_text()
     expect(page.locator("[data-live='at']")).not_to_have_text(rendered)  # refreshed live
+    assert complaints == []
     headers = page.request.get(f"{world.url}/").headers
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert headers["x-content-type-options"] == "nosniff"

@@ -22,6 +22,7 @@ from hub.config import Settings
 from hub.console.agencies_view import percentile
 from hub.console.app import create_console
 from hub.console.dead_letters import cause_of
+from hub.console.headers import SECURITY_HEADERS
 from hub.console.operators import OperatorBook, OperatorError
 from hub.console.roles import ROLES, Permission, allows
 from hub.console.sessions import SessionBook
@@ -168,6 +169,13 @@ def test_pages_need_a_session_and_posts_say_why_not(app: Console) -> None:
     post = client.post("/replay/plan", data={"csrf": "x", "ids": "m"})
     assert post.status_code == 401
     assert post.headers["content-type"].startswith("application/problem+json")
+
+
+def test_every_response_carries_the_security_headers(app: Console) -> None:
+    for path in ("/signin", "/static/console.js", "/no-such-page", "/cases"):
+        response = app.get(path)
+        missing = [n.decode() for n, _ in SECURITY_HEADERS if n.decode() not in response.headers]
+        assert missing == [], (path, response.status_code)
 
 
 def test_the_language_switch_only_redirects_inside_the_console(app: Console) -> None:
