@@ -126,8 +126,9 @@ FAST = {"retry_ladder": "0.2s,0.2s", "circuit_reset_s": 0.2, "log_level": "warni
 
 
 @pytest.fixture(scope="package")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
-    """The embedded default: SQLite store, embedded broker, simulators."""
+def world(browser: Browser, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
+    """The embedded default: SQLite store, embedded broker, simulators. (It asks for the
+    browser first, so a machine without Chromium skips before building a hub.)"""
     with console_world(Settings(data_dir=tmp_path_factory.mktemp("console"), **FAST)) as built:
         yield built
 

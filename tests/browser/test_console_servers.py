@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 from sqlalchemy import Engine, func, select, text
 
 from hub.config import Settings
@@ -23,6 +23,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq]
 
 @pytest.fixture(scope="module")
 def servers_world(
+    browser: Browser,
     postgres_admin: Engine,
     rabbitmq_url: str,
     tmp_path_factory: pytest.TempPathFactory,
