@@ -75,11 +75,12 @@ def _send(broker_url: str, cases: list[DemoCase]) -> None:
 
 
 @contextmanager
-def console_world(settings: Settings) -> Iterator[ConsoleWorld]:
-    """A serving hub with demo cases done and one dead in a ROP outage, three operators
-    (operator, viewer, admin) and the console over its store."""
+def console_world(settings: Settings, count: int = 6) -> Iterator[ConsoleWorld]:
+    """A serving hub with `count` demo parking cases done (issued, refused and rejected ones)
+    and one dead in a ROP outage, three operators (operator, viewer, admin) and the console
+    over its store."""
     run_id = uuid.uuid4().hex[:6].upper()
-    cases = parking_cases(10, run_id)
+    cases = parking_cases(count, run_id)
     dead = next(
         c for c in parking_cases(10, run_id + "D", seed=1) if c.scenario.startswith("owner")
     )

@@ -39,7 +39,7 @@ def servers_world(
         **FAST,
     )
     try:
-        with console_world(settings) as built:
+        with console_world(settings, count=5) as built:
             yield built
     finally:
         with postgres_admin.connect() as conn:
