@@ -105,13 +105,21 @@ class PushService:
         return contract.id
 
     def accept(
-        self, partner: str, type_: str, data: dict[str, Any], reference: str | None = None
+        self,
+        partner: str,
+        type_: str,
+        data: dict[str, Any],
+        reference: str | None = None,
+        key_field: str | None = None,
     ) -> PushAccepted:
         """`reference` is the partner's own X-Correlation-Id (validated by the door): it joins
         the push to a case only when this partner started that case; else it is audited as the
-        partner's reference and the case id is the hub's (the event id)."""
+        partner's reference and the case id is the hub's (the event id). With `key_field`,
+        the event id is derived from that field alone (one case per application, whatever
+        else a resend changed), else from the whole content."""
         dataschema = self.validate(type_, data)
-        event_id = derived_id(type_, rfc8785.dumps(data).decode("utf-8"))
+        identity = str(data[key_field]) if key_field else rfc8785.dumps(data).decode("utf-8")
+        event_id = derived_id(type_, identity)
         try:
             return self._record(partner, type_, data, dataschema, event_id, reference)
         except IntegrityError:
