@@ -106,7 +106,7 @@ def application_status(
     waiting = message_status in ("retrying", "dead", "failed")
     return ApplicationStatus(
         application_ref=application_ref,
-        case_id=message_id,
+        case_id=derived_id("case", message_id),
         status="waiting" if waiting else "received",
     )
 

@@ -116,21 +116,24 @@ class PushService:
         the push to a case only when this partner started that case; else it is audited as the
         partner's reference and the case id is the hub's (the event id). With `key_field`,
         the event id is derived from that field alone (one case per application, whatever
-        else a resend changed), else from the whole content."""
+        else a resend changed) and the case gets an id of its own (so `hub replay show` of
+        the case id lists every message of it), else from the whole content."""
         dataschema = self.validate(type_, data)
         identity = str(data[key_field]) if key_field else rfc8785.dumps(data).decode("utf-8")
         event_id = derived_id(type_, identity)
+        own_case = derived_id("case", event_id) if key_field else event_id
+        record = (partner, type_, data, dataschema, event_id, own_case, reference)
         try:
-            return self._record(partner, type_, data, dataschema, event_id, reference)
+            return self._record(*record)
         except IntegrityError:
             # The same push, committed by another process a moment ago.
-            return self._record(partner, type_, data, dataschema, event_id, reference)
+            return self._record(*record)
 
     @staticmethod
-    def _case(session: Session, partner: str, reference: str | None, event_id: str) -> str:
+    def _case(session: Session, partner: str, reference: str | None, own_case: str) -> str:
         """The case this push belongs to: the referenced one if this partner started it."""
         if reference is None:
-            return event_id
+            return own_case
         started = session.scalar(
             select(AuditEntry.seq)
             .where(
@@ -140,7 +143,7 @@ class PushService:
             )
             .limit(1)
         )
-        return reference if started is not None else event_id
+        return reference if started is not None else own_case
 
     def _record(
         self,
@@ -149,6 +152,7 @@ class PushService:
         data: dict[str, Any],
         dataschema: str,
         event_id: str,
+        own_case: str,
         reference: str | None,
     ) -> PushAccepted:
         with self.sessions() as session:
@@ -156,7 +160,7 @@ class PushService:
             case = (
                 str(json.loads(seen.body).get("correlationid") or event_id)
                 if seen is not None
-                else self._case(session, partner, reference, event_id)
+                else self._case(session, partner, reference, own_case)
             )
         event = new_event(
             type_,
