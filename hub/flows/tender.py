@@ -41,16 +41,13 @@ class TenderFloatFlow:
         tender = tenders.tender(facts["tender_no"])
         before = tender_snapshot(tender)
         if tender is None:
-            tender = IsnadTender(
-                tender_no=facts["tender_no"], status="filed", last_sequence=0, title={}
-            )
-            tenders.add(tender)
+            tender = IsnadTender(tender_no=facts["tender_no"], status="filed", last_sequence=0)
         # A push that came before the filing's answer made the row; the filing names it.
         tender.tender_ref = data["tender_ref"]
         tender.title = dict(data["title"])
         tender.min_chamber_grade = data["min_chamber_grade"]
         tender.correlationid = event.correlation
-        uow.records.save()
+        tenders.add(tender)
         uow.record_changed("isnad_tender", tender.tender_no, before, tender_snapshot(tender))
         floated = {
             "tender_ref": data["tender_ref"],
