@@ -24,6 +24,7 @@ from hub.bus.topology import IN_EXCHANGE, results_queue
 from hub.config import Settings
 from hub.demo.batch import first_wave, pushes
 from hub.demo.cases import DemoCase
+from hub.demo.investeasy import InvestEasyDemo, render_investeasy
 from hub.demo.report import STOPPED_TYPE, render
 from hub.demo.sms import SmsCase, SmsDemo, sms_cases
 from hub.observability import configure_logging
@@ -203,6 +204,8 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
                 )
                 sms_task = progress.add_task("SMS bookings", total=len(sms.cases))
                 sms.run(60, lambda n: progress.update(sms_task, completed=n))
+                invest = InvestEasyDemo(runtime, run_id)
+                invest.run(60)
             everything = cases + follow_ups
             answered = {r["causationid"] for r in results}
             results += stopped.as_results({c.event_id for c in everything} - answered)
@@ -221,6 +224,7 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
         report.fault,
         report.sms,
     )
+    render_investeasy(console, invest)
     log_file.close()
     unanswered = {c.event_id for c in cases} - {r["causationid"] for r in results}
     if unanswered:

@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 
 import httpx
 import pytest
+from rich.console import Console
 from sqlalchemy import func, select
 
 from connectors import world
 from connectors.investeasy.simulator import status, submit
 from hub.api.grants import INVESTEASY_READ, INVESTEASY_SUBMIT
 from hub.config import Settings
+from hub.demo.investeasy import InvestEasyDemo, render_investeasy
 from hub.flows.investeasy_rules import licence_fee
 from hub.store.tables import InvestEasyApplication, Message, OutboxEvent, TradeLicence
 from tests.integration.investisnad_hub import (
@@ -204,7 +207,7 @@ def test_malformed_or_unauthorised_requests_are_problems_that_store_nothing(
 ) -> None:
     before = stored(hub)
     body = application(healthy_without_inspection())
-    denied_before = len(hub.audit("partner.call.denied"))
+    denied_before = len(hub.audit("partner.denied"))
 
     unsigned = httpx.post(f"{hub.url}/api/v1/investeasy/applications", json=body)
     assert unsigned.status_code == 401
@@ -226,7 +229,22 @@ def test_malformed_or_unauthorised_requests_are_problems_that_store_nothing(
 
     assert stored(hub) == before
     assert hub.rows(InvestEasyApplication, application_ref=body["application_ref"]) == []
-    assert len(hub.audit("partner.call.denied")) >= denied_before + 2
+    assert len(hub.audit("partner.denied")) >= denied_before + 2
     unknown = status(hub.url, portal_key, "IE-2026-999999")
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_demo_part_shows_both_systems_cases(hub: InvestIsnadHub) -> None:
+    demo = InvestEasyDemo(hub.runtime, uuid.uuid4().hex[:6].upper())
+    demo.run(30)
+    assert [case.decision for case in demo.applications] == ["approved", "refused"]
+    assert demo.applications[0].detail.startswith("MCT-TL-")
+    assert demo.applications[1].detail == "labour-no-clearance"
+    assert [change["sequence"] for change in demo.tender.relayed] == [1, 2, 3]
+    assert demo.tender.relayed[-1]["eligibility"]["eligible"] is True
+    console = Console(record=True, width=120)
+    render_investeasy(console, demo)
+    shown = console.export_text()
+    assert "Invest Easy and Isnad" in shown and "awarded" in shown
+    assert demo.applications[1].reasons[0]["ar"] in shown
