@@ -24,6 +24,13 @@ OPERATIONS: Mapping[str, Operation] = {
         request_contract="urn:muscat-hub:canonical:investeasy-decision-request:1.0",
         response_contract="urn:muscat-hub:canonical:investeasy-decision-response:1.0",
     ),
+    "licence_status": Operation(
+        name="licence_status",
+        description="Tell the portal that the licence given for an application was suspended "
+        "(MOCI cancelled or suspended the CR); idempotent per application and status.",
+        request_contract="urn:muscat-hub:canonical:investeasy-licence-status-request:1.0",
+        response_contract="urn:muscat-hub:canonical:investeasy-licence-status-response:1.0",
+    ),
 }
 
 connector = AgencyConnector(

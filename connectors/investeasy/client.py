@@ -33,8 +33,17 @@ class InvestEasyClient:
     async def call(
         self, operation: str, request: Mapping[str, Any], ctx: CallContext
     ) -> Mapping[str, Any]:
-        """The portal's confirmation of the decision, or an AgencyError saying whether to
-        retry (a different decision already held is a permanent 409)."""
+        """The portal's confirmation, or an AgencyError saying whether to retry (a different
+        decision already held is a permanent 409)."""
+        if operation == "licence_status":
+            reply = await submit(
+                self._api,
+                operation,
+                mapping.licence_status_path(request),
+                mapping.licence_status_to_portal(request),
+                schema="licence-status-receipt",
+            )
+            return mapping.licence_receipt_to_canonical(reply)
         reply = await submit(
             self._api,
             operation,

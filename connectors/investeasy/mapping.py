@@ -54,3 +54,34 @@ def receipt_to_canonical(reply: Mapping[str, Any]) -> dict[str, Any]:
         "message_en": reply["message"]["en"],
         "message_ar": reply["message"]["ar"],
     }
+
+
+def licence_status_path(request: Mapping[str, Any]) -> str:
+    """The portal's resource for the status of the licence given for one application."""
+    reference = quote(str(request["application_ref"]), safe="")
+    return f"/api/portal/v1/applications/{reference}/licence-status"
+
+
+def licence_status_to_portal(request: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical licence status as the portal's body."""
+    reason = request["reason"]
+    return {
+        "applicationReference": request["application_ref"],
+        "municipalCaseId": request["case_id"],
+        "licenceNumber": request["licence_no"],
+        "licenceStatus": str(request["status"]).upper(),
+        "effectiveDate": request["effective_date"],
+        "reason": {"code": reason["code"], "textEn": reason["en"], "textAr": reason["ar"]},
+    }
+
+
+def licence_receipt_to_canonical(reply: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical confirmation (1.0) for the portal's licence status receipt."""
+    return {
+        "application_ref": reply["applicationReference"],
+        "licence_no": reply["licenceNumber"],
+        "status": str(reply["licenceStatus"]).lower(),
+        "receipt": reply["receiptNo"],
+        "message_en": reply["message"]["en"],
+        "message_ar": reply["message"]["ar"],
+    }

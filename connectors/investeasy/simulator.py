@@ -26,6 +26,10 @@ CONFLICT = Refusal(
 )
 INVALID = Refusal("INVALID_REQUEST", "The decision is incomplete", "القرار غير مكتمل")
 RECORDED = {"en": "Decision recorded on the application.", "ar": "تم تسجيل القرار على الطلب."}
+STATUS_RECORDED = {
+    "en": "Licence status recorded on the application.",
+    "ar": "تم تسجيل حالة الرخصة على الطلب.",
+}
 APPLICATIONS_PATH = "/api/v1/investeasy/applications"
 
 
@@ -42,11 +46,19 @@ class InvestEasySimulator(RestAgencySimulator):
         self.receipts: dict[str, dict[str, Any]] = {}
         self.callbacks: dict[str, int] = {}
         self.conflicts: list[dict[str, Any]] = []
+        self.licence_statuses: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def routes(self) -> list[Route]:
-        path = "/api/portal/v1/applications/{reference}/decision"
-        return [Route(path, self.api(self._decision), methods=["POST"])]
+        applications = "/api/portal/v1/applications/{reference}"
+        return [
+            Route(f"{applications}/decision", self.api(self._decision), methods=["POST"]),
+            Route(
+                f"{applications}/licence-status",
+                self.api(self._licence_status),
+                methods=["POST"],
+            ),
+        ]
 
     def authorised(self, request: Request) -> bool:
         sent = request.headers.get("x-portal-key", "")
@@ -88,6 +100,24 @@ class InvestEasySimulator(RestAgencySimulator):
                     "message": dict(RECORDED),
                 }
         return 200, receipt
+
+    async def _licence_status(self, request: Request) -> AgencyReply:
+        reference = request.path_params["reference"]
+        try:
+            body = await request.json()
+            licence_no, status = str(body["licenceNumber"]), str(body["licenceStatus"])
+        except (ValueError, KeyError, TypeError):
+            return self.refused(400, INVALID)
+        with self._lock:
+            self.licence_statuses[reference] = body
+        token = hashlib.sha256(f"{self.seed}:{reference}:{status}".encode()).hexdigest()[:8]
+        return 200, {
+            "applicationReference": reference,
+            "licenceNumber": licence_no,
+            "licenceStatus": status,
+            "receiptNo": f"IE-LS-{token.upper()}",
+            "message": dict(STATUS_RECORDED),
+        }
 
 
 def submit(hub_url: str, api_key: str, application: Mapping[str, Any]) -> httpx.Response:

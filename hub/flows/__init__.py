@@ -32,7 +32,11 @@ def default_flows() -> FlowRegistry:
     """Every flow of the municipal queue interface and of the agencies' pushes."""
     from hub.flows.agency_pushes import CrStatusChangedFlow, OwnershipTransferredFlow
     from hub.flows.building import BuildingPermitIssuedFlow, ConnectionCompletedFlow
-    from hub.flows.investeasy import InvestEasyApprovalFlow, InvestEasyCallbackFlow
+    from hub.flows.investeasy import (
+        InvestEasyApprovalFlow,
+        InvestEasyCallbackFlow,
+        InvestEasyLicenceStatusFlow,
+    )
     from hub.flows.licence import LicenceIssueFlow, LicenceRenewalFlow
     from hub.flows.parking import ParkingPermitFlow
     from hub.flows.sms_parking import SmsParkingFlow, SmsReplyFlow
@@ -53,6 +57,7 @@ def default_flows() -> FlowRegistry:
             SmsReplyFlow(),
             InvestEasyApprovalFlow(),
             InvestEasyCallbackFlow(),
+            InvestEasyLicenceStatusFlow(),
             TenderFloatFlow(),
             TenderStatusFlow(),
         ]

@@ -7,6 +7,9 @@
 - investeasy.callback.requested: the decision is called back to the portal, through the retry
   ladder until confirmed (dead beyond it, then replayable); the decision sent is the stored
   one, so the portal never hears two -> investeasy.callback.confirmed.
+- A licence issued through Invest Easy that the CR-status flow suspends: `tell_portal_suspended`
+  queues investeasy.licence-status.requested, called to the portal the same way ->
+  investeasy.licence-status.confirmed.
 
 A signed decision (the PKI family) would be attached where `_callback` builds the body.
 """
@@ -28,6 +31,7 @@ from hub.store.tables import InvestEasyApplication, TradeLicence
 
 IN_EXCHANGE = "municipal.in"  # the callback is work for the hub itself
 CALLBACK_TYPE = "investeasy.callback.requested"
+LICENCE_STATUS_TYPE = "investeasy.licence-status.requested"
 
 
 def _today() -> date:
@@ -176,3 +180,47 @@ class InvestEasyCallbackFlow:
             "confirmed_at": facts["confirmed_at"],
         }
         uow.emit(results.event("investeasy.callback.confirmed", confirmed))
+
+
+def tell_portal_suspended(
+    uow: UnitOfWork,
+    results: Results,
+    licence_no: str,
+    reason: dict[str, str],
+    effective_date: str,
+) -> None:
+    """If the suspended licence was issued for an Invest Easy application, queue the portal's
+    notice (in the suspending transaction, so it is sent exactly when the suspension holds)."""
+    application = Applications(uow.session).by_licence(licence_no)
+    if application is None:
+        return
+    notice = {
+        "application_ref": application.application_ref,
+        "case_id": application.correlationid,
+        "licence_no": licence_no,
+        "status": "suspended",
+        "effective_date": effective_date,
+        "reason": dict(reason),
+    }
+    uow.emit(
+        results.event(LICENCE_STATUS_TYPE, notice, key=licence_no, case=application.correlationid),
+        exchange=IN_EXCHANGE,
+    )
+
+
+class InvestEasyLicenceStatusFlow:
+    """Tell the portal that a licence it was given was suspended."""
+
+    handles = LICENCE_STATUS_TYPE
+    results: tuple[str, ...] = ("investeasy.licence-status.confirmed",)
+
+    async def gather(self, event: CloudEvent, agencies: Agencies) -> dict[str, Any]:
+        return dict(await agencies.ask("investeasy", "licence_status", event.data))
+
+    def apply(
+        self, event: CloudEvent, facts: dict[str, Any], uow: UnitOfWork, results: Results
+    ) -> None:
+        confirmed = {
+            key: facts[key] for key in ("application_ref", "licence_no", "status", "receipt")
+        }
+        uow.emit(results.event("investeasy.licence-status.confirmed", confirmed))

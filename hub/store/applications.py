@@ -20,6 +20,12 @@ class Applications:
     def get(self, application_ref: str) -> InvestEasyApplication | None:
         return self._session.get(InvestEasyApplication, application_ref)
 
+    def by_licence(self, licence_no: str) -> InvestEasyApplication | None:
+        """The application a licence was issued for, if it came through Invest Easy."""
+        return self._session.scalars(
+            select(InvestEasyApplication).where(InvestEasyApplication.licence_no == licence_no)
+        ).first()
+
     def add(self, application: InvestEasyApplication) -> None:
         self._session.add(application)
         self._session.flush()

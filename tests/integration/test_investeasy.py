@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from connectors import world
 from connectors.investeasy.simulator import status, submit
-from hub.api.grants import INVESTEASY_READ, INVESTEASY_SUBMIT
+from hub.api.grants import INVESTEASY_READ, INVESTEASY_SUBMIT, PUSH_MOCI_CR_STATUS
 from hub.config import Settings
 from hub.demo.investeasy import InvestEasyDemo, render_investeasy
 from hub.flows.investeasy_rules import licence_fee
@@ -248,3 +248,42 @@ def test_the_demo_part_shows_both_systems_cases(hub: InvestIsnadHub) -> None:
     shown = console.export_text()
     assert "Invest Easy and Isnad" in shown and "awarded" in shown
     assert demo.applications[1].reasons[0]["ar"] in shown
+
+
+def test_a_cr_cancelled_after_approval_suspends_the_licence_and_tells_the_portal(
+    hub: InvestIsnadHub, portal_key: str
+) -> None:
+    establishment = world.healthy()[1]
+    body = application(establishment)
+    reference = body["application_ref"]
+    assert submit(hub.url, portal_key, body).status_code == 202
+    (row,) = wait_until(
+        lambda: hub.rows(InvestEasyApplication, application_ref=reference, status="confirmed"),
+        "the approval confirmed",
+    )
+    assert row.decision == "approved" and row.licence_no
+    moci = hub.partner(PUSH_MOCI_CR_STATUS)
+    push = {
+        "cr_no": establishment.cr_no,
+        "status": "cancelled",
+        "effective_date": "2026-12-20",
+        "reason": "شطب السجل التجاري بناءً على طلب المالك",
+    }
+    pushed = httpx.post(
+        f"{hub.url}/api/v1/push/moci/cr-status", json=push, headers={"X-Api-Key": moci}
+    )
+    assert pushed.status_code == 202, pushed.text
+    told = wait_until(
+        lambda: hub.portal.licence_statuses.get(reference), "the portal told of the suspension"
+    )
+    assert told["licenceNumber"] == row.licence_no and told["licenceStatus"] == "SUSPENDED"
+    assert told["reason"]["code"] == "cr-cancelled" and ARABIC.search(told["reason"]["textAr"])
+    (licence,) = hub.rows(TradeLicence, licence_no=row.licence_no)
+    assert licence.status == "suspended"
+    confirmed = [
+        r
+        for r in hub.results("investeasy.licence-status.confirmed", 1)
+        if r["data"]["application_ref"] == reference
+    ]
+    assert confirmed and confirmed[0]["correlationid"] == row.correlationid
+    assert hub.portal.decisions[reference]["decision"] == "APPROVED"  # the decision stands
