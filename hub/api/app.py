@@ -15,6 +15,7 @@ from hub.api.docs_page import docs_endpoint
 from hub.api.gate import PartnerGate
 from hub.api.health import health_router
 from hub.api.investeasy import investeasy_router
+from hub.api.isnad import isnad_router
 from hub.api.limits import BodySizeLimit, RequestTimeout
 from hub.api.ops import OpsGuard
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
@@ -96,6 +97,7 @@ def create_app(services: ApiServices) -> FastAPI:
         rest_router(services.gate, services.records, services.pushes, services.contracts)
     )
     app.include_router(investeasy_router(services.gate, services.pushes, services.contracts))
+    app.include_router(isnad_router(services.gate, services.pushes, services.contracts))
     limit = settings.http_max_body_bytes
     for soap in (
         municipal_records(services.records, services.gate, max_body_bytes=limit),

@@ -1,12 +1,10 @@
-"""Invest Easy's and Isnad's partner endpoints under /api/v1.
+"""Invest Easy's partner endpoints under /api/v1.
 
 - POST /investeasy/applications: the portal's approval request, answered at once (202) with
   the hub's case id; the request becomes investeasy.approval.requested on municipal.in, its
   event id derived from the application reference, so the same application sent twice is
   one case (`duplicate: true` the second time).
 - GET /investeasy/applications/{application_ref}: where the application stands.
-- POST /push/isnad/tender-status: one Isnad status change, published once as
-  isnad.tender.status-changed (the tender flow puts changes in order).
 
 Every call passes the partner gate first (key, grant, rate limit, audited denial), as the
 other partner endpoints do; a body that breaks its contract is a problem document and
@@ -25,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from hub.api import grants
 from hub.api.gate import Admitted, PartnerGate
 from hub.api.problems import problem_responses
-from hub.api.pushes import PushAccepted, PushService
+from hub.api.pushes import PushService
 from hub.api.records import RecordNotFound
 from hub.api.rest import _body_schema, _json_object, _reference, partner_dependency
 from hub.contracts.envelope import derived_id
@@ -33,7 +31,6 @@ from hub.contracts.registry import ContractRegistry
 from hub.store.applications import application_state
 
 APPROVAL_REQUESTED = "investeasy.approval.requested"
-ISNAD_TENDER_STATUS = "isnad.tender.status-changed"
 APPLICATION_REF = r"^IE-[0-9]{4}-[0-9]{6}$"
 
 
@@ -116,7 +113,7 @@ def investeasy_router(
     pushes: PushService,
     contracts: ContractRegistry,
 ) -> APIRouter:
-    """The Invest Easy and Isnad routes, bound to the services they use."""
+    """The Invest Easy routes, bound to the services they use."""
     router = APIRouter(prefix="/api/v1")
 
     def partner(grant: str) -> Any:
@@ -168,24 +165,5 @@ def investeasy_router(
         if found is None:
             raise RecordNotFound(f"no application {application_ref}")
         return found
-
-    @router.post(
-        "/push/isnad/tender-status",
-        tags=["pushes"],
-        summary="Isnad: a tender changed status",
-        description="Published once as `isnad.tender.status-changed` on municipal.in and "
-        "relayed in sequence order per tender; the same push sent again returns the same "
-        "event id with `duplicate: true`.",
-        status_code=202,
-        responses=problem_responses(401, 403, 413, 415, 422, 429),
-        openapi_extra={"requestBody": _body_schema(contracts, ISNAD_TENDER_STATUS)},
-    )
-    async def push_tender_status(
-        request: Request, caller: Annotated[str, partner(grants.PUSH_ISNAD_TENDER_STATUS)]
-    ) -> PushAccepted:
-        data = await _json_object(request)
-        return await run_in_threadpool(
-            pushes.accept, caller, ISNAD_TENDER_STATUS, data, _reference(request)
-        )
 
     return router

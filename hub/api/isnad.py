@@ -1,0 +1,48 @@
+"""Isnad's partner endpoint under /api/v1: POST /push/isnad/tender-status, one status change
+of a tender, published once as isnad.tender.status-changed on municipal.in (the tender flow
+relays changes in order per tender). It passes the partner gate first, as every partner call
+does; a body that breaks its contract is a problem document and nothing is stored."""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations at runtime.
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request, Security
+from starlette.concurrency import run_in_threadpool
+
+from hub.api import grants
+from hub.api.gate import PartnerGate
+from hub.api.problems import problem_responses
+from hub.api.pushes import PushAccepted, PushService
+from hub.api.rest import _body_schema, _json_object, _reference, partner_dependency
+from hub.contracts.registry import ContractRegistry
+
+ISNAD_TENDER_STATUS = "isnad.tender.status-changed"
+
+
+def isnad_router(gate: PartnerGate, pushes: PushService, contracts: ContractRegistry) -> APIRouter:
+    """The Isnad push route, bound to the services it uses."""
+    router = APIRouter(prefix="/api/v1")
+
+    def partner(grant: str) -> Any:
+        return Security(partner_dependency(gate, grant))
+
+    @router.post(
+        "/push/isnad/tender-status",
+        tags=["pushes"],
+        summary="Isnad: a tender changed status",
+        description="Published once as `isnad.tender.status-changed` on municipal.in and "
+        "relayed in sequence order per tender; the same push sent again returns the same "
+        "event id with `duplicate: true`.",
+        status_code=202,
+        responses=problem_responses(401, 403, 413, 415, 422, 429),
+        openapi_extra={"requestBody": _body_schema(contracts, ISNAD_TENDER_STATUS)},
+    )
+    async def push_tender_status(
+        request: Request, caller: Annotated[str, partner(grants.PUSH_ISNAD_TENDER_STATUS)]
+    ) -> PushAccepted:
+        data = await _json_object(request)
+        return await run_in_threadpool(
+            pushes.accept, caller, ISNAD_TENDER_STATUS, data, _reference(request)
+        )
+
+    return router
