@@ -181,3 +181,20 @@ def test_malformed_or_unauthorised_pushes_are_problems_that_store_nothing(
     assert hub.rows(IsnadTender, tender_no="ISN-2026-999999") == []
     denied = [e for e in hub.audit("partner.denied")]
     assert len(denied) >= 2
+
+
+def test_a_filing_isnad_cannot_use_fails_without_a_tender(
+    hub: InvestIsnadHub, isnad_key: str
+) -> None:
+    hub.isnad.set_fault("contract-break")
+    try:
+        ref = f"MM-TND-2026-{next(_refs):04d}"
+        hub.backend.send("tender.float.requested", tender(ref))
+        failed = wait_until(
+            lambda: hub.message("tender.float.requested", "failed"), "the filing failed"
+        )
+        assert "isnad" in (failed.last_error or "")
+    finally:
+        hub.isnad.set_fault("none")
+    assert hub.rows(IsnadTender, tender_ref=ref) == []
+    assert not [r for r in hub.all_results("tender.floated", 0.2) if r["data"]["tender_ref"] == ref]
