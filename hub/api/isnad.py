@@ -1,7 +1,9 @@
 """Isnad's partner endpoint under /api/v1: POST /push/isnad/tender-status, one status change
 of a tender, published once as isnad.tender.status-changed on municipal.in (the tender flow
-relays changes in order per tender). It passes the partner gate first, as every partner call
-does; a body that breaks its contract is a problem document and nothing is stored."""
+relays changes in order per tender). A push joins the case of the tender it names, so
+`hub replay show <case>` tells the tender's whole story. It passes the partner gate first, as
+every partner call does; a body that breaks its contract is a problem document and nothing is
+stored."""
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations at runtime.
 from typing import Annotated, Any
@@ -15,6 +17,7 @@ from hub.api.problems import problem_responses
 from hub.api.pushes import PushAccepted, PushService
 from hub.api.rest import _body_schema, _json_object, _reference, partner_dependency
 from hub.contracts.registry import ContractRegistry
+from hub.store.tenders import tender_case
 
 ISNAD_TENDER_STATUS = "isnad.tender.status-changed"
 
@@ -25,6 +28,12 @@ def isnad_router(gate: PartnerGate, pushes: PushService, contracts: ContractRegi
 
     def partner(grant: str) -> Any:
         return Security(partner_dependency(gate, grant))
+
+    def accept(caller: str, data: dict[str, Any], reference: str | None) -> PushAccepted:
+        with pushes.sessions() as session:
+            tender_no = data.get("tender_no")
+            case = tender_case(session, tender_no) if isinstance(tender_no, str) else None
+        return pushes.accept(caller, ISNAD_TENDER_STATUS, data, reference, case=case)
 
     @router.post(
         "/push/isnad/tender-status",
@@ -41,8 +50,6 @@ def isnad_router(gate: PartnerGate, pushes: PushService, contracts: ContractRegi
         request: Request, caller: Annotated[str, partner(grants.PUSH_ISNAD_TENDER_STATUS)]
     ) -> PushAccepted:
         data = await _json_object(request)
-        return await run_in_threadpool(
-            pushes.accept, caller, ISNAD_TENDER_STATUS, data, _reference(request)
-        )
+        return await run_in_threadpool(accept, caller, data, _reference(request))
 
     return router

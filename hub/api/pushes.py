@@ -111,17 +111,20 @@ class PushService:
         data: dict[str, Any],
         reference: str | None = None,
         key_field: str | None = None,
+        case: str | None = None,
     ) -> PushAccepted:
         """`reference` is the partner's own X-Correlation-Id (validated by the door): it joins
         the push to a case only when this partner started that case; else it is audited as the
         partner's reference and the case id is the hub's (the event id). With `key_field`,
         the event id is derived from that field alone (one case per application, whatever
         else a resend changed) and the case gets an id of its own (so `hub replay show` of
-        the case id lists every message of it), else from the whole content."""
+        the case id lists every message of it), else from the whole content. `case` is the
+        case the content names, when the hub knows one (Isnad's tender number names the
+        tender the municipality floated)."""
         dataschema = self.validate(type_, data)
         identity = str(data[key_field]) if key_field else rfc8785.dumps(data).decode("utf-8")
         event_id = derived_id(type_, identity)
-        own_case = derived_id("case", event_id) if key_field else event_id
+        own_case = case or (derived_id("case", event_id) if key_field else event_id)
         record = (partner, type_, data, dataschema, event_id, own_case, reference)
         try:
             return self._record(*record)

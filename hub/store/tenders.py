@@ -41,6 +41,13 @@ class Tenders:
         ).all()
 
 
+def tender_case(session: Session, tender_no: str) -> str | None:
+    """The case (correlation id) of the tender with this Isnad number, if the hub knows it."""
+    return session.scalar(
+        select(IsnadTender.correlationid).where(IsnadTender.tender_no == tender_no)
+    )
+
+
 def tender_snapshot(tender: IsnadTender | None) -> dict[str, Any] | None:
     """What an audit entry keeps of a tender."""
     if tender is None:

@@ -18,6 +18,7 @@ from connectors import world
 from connectors.isnad.simulator import send
 from hub.api.grants import PUSH_ISNAD_TENDER_STATUS
 from hub.config import Settings
+from hub.replay.history import case_story
 from hub.store.tables import IsnadTender, IsnadTenderChange, Message, OutboxEvent
 from tests.integration.investisnad_hub import InvestIsnadHub, award, start, tender, wait_until
 
@@ -91,6 +92,9 @@ def check_floated_awarded_and_checked(hub: InvestIsnadHub, key: str) -> None:
     assert all(ARABIC.search(c["reason"]["ar"]) for c in eligibility["checks"])
     (row,) = hub.rows(IsnadTender, tender_no=tender_no)
     assert (row.status, row.last_sequence, row.tender_ref) == ("awarded", 3, ref)
+    with hub.runtime.sessions() as session:  # `hub replay show <case>`: the whole tender
+        story = [s["message"]["type"] for s in case_story(session, case)]
+    assert story == ["tender.float.requested"] + ["isnad.tender.status-changed"] * 3
 
 
 def test_a_tender_floated_awarded_and_the_winner_checked(
