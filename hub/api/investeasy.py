@@ -25,7 +25,7 @@ from hub.api.gate import Admitted, PartnerGate
 from hub.api.problems import problem_responses
 from hub.api.pushes import PushService
 from hub.api.records import RecordNotFound
-from hub.api.rest import _body_schema, _json_object, _reference, partner_dependency
+from hub.api.rest import body_schema, json_object, partner_dependency, partner_reference
 from hub.contracts.envelope import derived_id
 from hub.contracts.registry import ContractRegistry
 from hub.store.applications import application_state
@@ -128,18 +128,18 @@ def investeasy_router(
         "(`duplicate: true`).",
         status_code=202,
         responses=problem_responses(401, 403, 413, 415, 422, 429),
-        openapi_extra={"requestBody": _body_schema(contracts, APPROVAL_REQUESTED)},
+        openapi_extra={"requestBody": body_schema(contracts, APPROVAL_REQUESTED)},
     )
     async def submit_application(
         request: Request, caller: Annotated[str, partner(grants.INVESTEASY_SUBMIT)]
     ) -> ApplicationAcknowledged:
-        data = await _json_object(request)
+        data = await json_object(request)
         accepted = await run_in_threadpool(
             pushes.accept,
             caller,
             APPROVAL_REQUESTED,
             data,
-            _reference(request),
+            partner_reference(request),
             "application_ref",
         )
         return ApplicationAcknowledged(

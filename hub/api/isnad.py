@@ -15,7 +15,7 @@ from hub.api import grants
 from hub.api.gate import PartnerGate
 from hub.api.problems import problem_responses
 from hub.api.pushes import PushAccepted, PushService
-from hub.api.rest import _body_schema, _json_object, _reference, partner_dependency
+from hub.api.rest import body_schema, json_object, partner_dependency, partner_reference
 from hub.contracts.registry import ContractRegistry
 from hub.store.tenders import tender_case
 
@@ -44,12 +44,12 @@ def isnad_router(gate: PartnerGate, pushes: PushService, contracts: ContractRegi
         "event id with `duplicate: true`.",
         status_code=202,
         responses=problem_responses(401, 403, 413, 415, 422, 429),
-        openapi_extra={"requestBody": _body_schema(contracts, ISNAD_TENDER_STATUS)},
+        openapi_extra={"requestBody": body_schema(contracts, ISNAD_TENDER_STATUS)},
     )
     async def push_tender_status(
         request: Request, caller: Annotated[str, partner(grants.PUSH_ISNAD_TENDER_STATUS)]
     ) -> PushAccepted:
-        data = await _json_object(request)
-        return await run_in_threadpool(accept, caller, data, _reference(request))
+        data = await json_object(request)
+        return await run_in_threadpool(accept, caller, data, partner_reference(request))
 
     return router
