@@ -22,12 +22,13 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api import grants
 from hub.api.gate import Admitted, PartnerGate
-from hub.api.problems import problem_responses
-from hub.api.pushes import PushService
+from hub.api.problems import InvalidBody, problem_responses
+from hub.api.pushes import PushService, refused_fields
 from hub.api.records import RecordNotFound
 from hub.api.rest import body_schema, json_object, partner_dependency, partner_reference
 from hub.contracts.envelope import derived_id
 from hub.contracts.registry import ContractRegistry
+from hub.errors import ContractViolation
 from hub.store.applications import application_state
 
 APPROVAL_REQUESTED = "investeasy.approval.requested"
@@ -133,15 +134,19 @@ def investeasy_router(
     async def submit_application(
         request: Request, caller: Annotated[str, partner(grants.INVESTEASY_SUBMIT)]
     ) -> ApplicationAcknowledged:
-        data = await json_object(request)
-        accepted = await run_in_threadpool(
-            pushes.accept,
-            caller,
-            APPROVAL_REQUESTED,
-            data,
-            partner_reference(request),
-            "application_ref",
-        )
+        try:
+            data = await json_object(request)
+            accepted = await run_in_threadpool(
+                pushes.accept,
+                caller,
+                APPROVAL_REQUESTED,
+                data,
+                partner_reference(request),
+                "application_ref",
+            )
+        except (InvalidBody, ContractViolation) as exc:
+            await run_in_threadpool(pushes.refused, caller, APPROVAL_REQUESTED, refused_fields(exc))
+            raise
         return ApplicationAcknowledged(
             application_ref=data["application_ref"],
             case_id=accepted.correlationid,

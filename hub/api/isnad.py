@@ -13,10 +13,11 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api import grants
 from hub.api.gate import PartnerGate
-from hub.api.problems import problem_responses
-from hub.api.pushes import PushAccepted, PushService
+from hub.api.problems import InvalidBody, problem_responses
+from hub.api.pushes import PushAccepted, PushService, refused_fields
 from hub.api.rest import body_schema, json_object, partner_dependency, partner_reference
 from hub.contracts.registry import ContractRegistry
+from hub.errors import ContractViolation
 from hub.store.tenders import tender_case
 
 ISNAD_TENDER_STATUS = "isnad.tender.status-changed"
@@ -49,7 +50,13 @@ def isnad_router(gate: PartnerGate, pushes: PushService, contracts: ContractRegi
     async def push_tender_status(
         request: Request, caller: Annotated[str, partner(grants.PUSH_ISNAD_TENDER_STATUS)]
     ) -> PushAccepted:
-        data = await json_object(request)
-        return await run_in_threadpool(accept, caller, data, partner_reference(request))
+        try:
+            data = await json_object(request)
+            return await run_in_threadpool(accept, caller, data, partner_reference(request))
+        except (InvalidBody, ContractViolation) as exc:
+            await run_in_threadpool(
+                pushes.refused, caller, ISNAD_TENDER_STATUS, refused_fields(exc)
+            )
+            raise
 
     return router

@@ -30,6 +30,7 @@ from hub.bus.publisher import Publisher
 from hub.bus.topology import IN_EXCHANGE_NAME
 from hub.contracts.envelope import derived_id, new_event
 from hub.contracts.registry import ContractRegistry
+from hub.errors import ContractViolation
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import AuditEntry, OutboxEvent
 
@@ -214,3 +215,17 @@ class PushService:
         return PushAccepted(
             event_id=event_id, correlationid=case, type=type_, duplicate=False, published=published
         )
+
+    def refused(self, partner: str, type_: str, fields: list[str]) -> None:
+        """Audit a push refused for its body (`partner.push.refused`): who, which type, which
+        fields failed; the values are not kept (they may be personal), nor anything else."""
+        with UnitOfWork(self.sessions, actor=partner, sealer=self.sealer) as uow:
+            uow.audit("partner.push.refused", partner=partner, type=type_, fields=fields)
+            uow.commit()
+
+
+def refused_fields(exc: Exception) -> list[str]:
+    """The failing fields of a refused body: each field a contract check named, else the body."""
+    if isinstance(exc, ContractViolation):
+        return sorted({error.field for error in exc.errors})
+    return ["(body)"]

@@ -230,6 +230,12 @@ def test_malformed_or_unauthorised_requests_are_problems_that_store_nothing(
     assert stored(hub) == before
     assert hub.rows(InvestEasyApplication, application_ref=body["application_ref"]) == []
     assert len(hub.audit("partner.denied")) >= denied_before + 2
+    (refused,) = [
+        e for e in hub.audit("partner.push.refused") if "declared_area_m2" in e.detail["fields"]
+    ]
+    assert refused.detail["type"] == "investeasy.approval.requested"
+    assert {"cr_no", "declared_area_m2", "activities"} <= set(refused.detail["fields"])
+    assert "12AB" not in json.dumps(refused.detail)  # the values are not kept
     unknown = status(hub.url, portal_key, "IE-2026-999999")
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")

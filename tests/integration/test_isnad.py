@@ -186,8 +186,9 @@ def test_malformed_or_unauthorised_pushes_are_problems_that_store_nothing(
     assert bad_status.status_code == 422
     assert stored() == before
     assert hub.rows(IsnadTender, tender_no="ISN-2026-999999") == []
-    denied = [e for e in hub.audit("partner.denied")]
-    assert len(denied) >= 2
+    assert len(hub.audit("partner.denied")) >= 2
+    refused = [e.detail["fields"] for e in hub.audit("partner.push.refused")]
+    assert ["award"] in refused and ["status"] in refused
 
 
 def test_a_filing_isnad_cannot_use_fails_without_a_tender(
