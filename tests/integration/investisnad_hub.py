@@ -20,6 +20,7 @@ from hub.api.app import build_services, create_app
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
 from hub.bus.publisher import Publisher
 from hub.config import Settings
+from hub.flows.investeasy_rules import INSPECTION_ACTIVITIES
 from hub.runtime.build import HubRuntime, build_runtime
 from hub.runtime.worker_thread import WorkerThread
 from hub.serving import LoopbackServer
@@ -148,8 +149,6 @@ def application(e: world.Establishment, **changes: Any) -> dict[str, Any]:
 
 def healthy_without_inspection() -> world.Establishment:
     """A healthy establishment whose activity needs no inspection."""
-    from hub.flows.investeasy_rules import INSPECTION_ACTIVITIES
-
     return next(e for e in world.healthy() if e.licence_activity.code not in INSPECTION_ACTIVITIES)
 
 
