@@ -14,6 +14,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from hub.api.docs_page import docs_endpoint
 from hub.api.gate import PartnerGate
 from hub.api.health import health_router
+from hub.api.investeasy import investeasy_router
+from hub.api.isnad import isnad_router
 from hub.api.limits import BodySizeLimit, RequestTimeout
 from hub.api.ops import OpsGuard
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
@@ -94,6 +96,8 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(
         rest_router(services.gate, services.records, services.pushes, services.contracts)
     )
+    app.include_router(investeasy_router(services.gate, services.pushes, services.contracts))
+    app.include_router(isnad_router(services.gate, services.pushes, services.contracts))
     limit = settings.http_max_body_bytes
     for soap in (
         municipal_records(services.records, services.gate, max_body_bytes=limit),

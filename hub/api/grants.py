@@ -16,6 +16,9 @@ LICENCES_READ = "licences.read"
 BUILDING_PERMITS_READ = "building-permits.read"
 PARKING_PERMITS_READ = "parking-permits.read"
 PUSH_MOCI_CR_STATUS = "push.moci.cr-status"
+INVESTEASY_SUBMIT = "investeasy.applications.submit"
+INVESTEASY_READ = "investeasy.applications.read"
+PUSH_ISNAD_TENDER_STATUS = "push.isnad.tender-status"
 
 REST_GRANTS = {
     LICENCES_READ: "GET /api/v1/licences/{licence_no}, "
@@ -23,6 +26,9 @@ REST_GRANTS = {
     BUILDING_PERMITS_READ: "GET /api/v1/building-permits/{permit_no}",
     PARKING_PERMITS_READ: "GET /api/v1/parking-permits?plate_number=&plate_code=",
     PUSH_MOCI_CR_STATUS: "POST /api/v1/push/moci/cr-status",
+    INVESTEASY_SUBMIT: "POST /api/v1/investeasy/applications",
+    INVESTEASY_READ: "GET /api/v1/investeasy/applications/{application_ref}",
+    PUSH_ISNAD_TENDER_STATUS: "POST /api/v1/push/isnad/tender-status",
 }
 
 SOAP_OPERATIONS = {

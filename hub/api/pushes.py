@@ -30,6 +30,7 @@ from hub.bus.publisher import Publisher
 from hub.bus.topology import IN_EXCHANGE_NAME
 from hub.contracts.envelope import derived_id, new_event
 from hub.contracts.registry import ContractRegistry
+from hub.errors import ContractViolation
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import AuditEntry, OutboxEvent
 
@@ -105,24 +106,38 @@ class PushService:
         return contract.id
 
     def accept(
-        self, partner: str, type_: str, data: dict[str, Any], reference: str | None = None
+        self,
+        partner: str,
+        type_: str,
+        data: dict[str, Any],
+        reference: str | None = None,
+        key_field: str | None = None,
+        case: str | None = None,
     ) -> PushAccepted:
         """`reference` is the partner's own X-Correlation-Id (validated by the door): it joins
         the push to a case only when this partner started that case; else it is audited as the
-        partner's reference and the case id is the hub's (the event id)."""
+        partner's reference and the case id is the hub's (the event id). With `key_field`,
+        the event id is derived from that field alone (one case per application, whatever
+        else a resend changed) and the case gets an id of its own (so `hub replay show` of
+        the case id lists every message of it), else from the whole content. `case` is the
+        case the content names, when the hub knows one (Isnad's tender number names the
+        tender the municipality floated)."""
         dataschema = self.validate(type_, data)
-        event_id = derived_id(type_, rfc8785.dumps(data).decode("utf-8"))
+        identity = str(data[key_field]) if key_field else rfc8785.dumps(data).decode("utf-8")
+        event_id = derived_id(type_, identity)
+        own_case = case or (derived_id("case", event_id) if key_field else event_id)
+        record = (partner, type_, data, dataschema, event_id, own_case, reference)
         try:
-            return self._record(partner, type_, data, dataschema, event_id, reference)
+            return self._record(*record)
         except IntegrityError:
             # The same push, committed by another process a moment ago.
-            return self._record(partner, type_, data, dataschema, event_id, reference)
+            return self._record(*record)
 
     @staticmethod
-    def _case(session: Session, partner: str, reference: str | None, event_id: str) -> str:
+    def _case(session: Session, partner: str, reference: str | None, own_case: str) -> str:
         """The case this push belongs to: the referenced one if this partner started it."""
         if reference is None:
-            return event_id
+            return own_case
         started = session.scalar(
             select(AuditEntry.seq)
             .where(
@@ -132,7 +147,7 @@ class PushService:
             )
             .limit(1)
         )
-        return reference if started is not None else event_id
+        return reference if started is not None else own_case
 
     def _record(
         self,
@@ -141,6 +156,7 @@ class PushService:
         data: dict[str, Any],
         dataschema: str,
         event_id: str,
+        own_case: str,
         reference: str | None,
     ) -> PushAccepted:
         with self.sessions() as session:
@@ -148,7 +164,7 @@ class PushService:
             case = (
                 str(json.loads(seen.body).get("correlationid") or event_id)
                 if seen is not None
-                else self._case(session, partner, reference, event_id)
+                else self._case(session, partner, reference, own_case)
             )
         event = new_event(
             type_,
@@ -199,3 +215,17 @@ class PushService:
         return PushAccepted(
             event_id=event_id, correlationid=case, type=type_, duplicate=False, published=published
         )
+
+    def refused(self, partner: str, type_: str, fields: list[str]) -> None:
+        """Audit a push refused for its body (`partner.push.refused`): who, which type, which
+        fields failed; the values are not kept (they may be personal), nor anything else."""
+        with UnitOfWork(self.sessions, actor=partner, sealer=self.sealer) as uow:
+            uow.audit("partner.push.refused", partner=partner, type=type_, fields=fields)
+            uow.commit()
+
+
+def refused_fields(exc: Exception) -> list[str]:
+    """The failing fields of a refused body: each field a contract check named, else the body."""
+    if isinstance(exc, ContractViolation):
+        return sorted({error.field for error in exc.errors})
+    return ["(body)"]

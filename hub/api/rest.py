@@ -233,3 +233,11 @@ def rest_router(
         )
 
     return router
+
+
+# What the other partner routers (hub/api/investeasy.py, hub/api/isnad.py) share with these
+# routes: the request body's description, the body read as one JSON object, the partner's
+# own reference.
+body_schema = _body_schema
+json_object = _json_object
+partner_reference = _reference

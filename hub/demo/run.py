@@ -25,6 +25,7 @@ from hub.config import Settings
 from hub.demo.batch import first_wave, pushes
 from hub.demo.cases import DemoCase
 from hub.demo.console_case import CONSOLE_HINT, leave_case_for_console
+from hub.demo.investeasy import InvestEasyDemo, render_investeasy
 from hub.demo.report import STOPPED_TYPE, render
 from hub.demo.sms import SmsCase, SmsDemo, sms_cases
 from hub.observability import configure_logging
@@ -205,6 +206,8 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
                 )
                 sms_task = progress.add_task("SMS bookings", total=len(sms.cases))
                 sms.run(60, lambda n: progress.update(sms_task, completed=n))
+                invest = InvestEasyDemo(runtime, run_id)
+                invest.run(60)
                 for_console = leave_case_for_console(runtime, publisher, run_id)
             everything = cases + follow_ups
             answered = {r["causationid"] for r in results}
@@ -228,6 +231,7 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
         console.print(
             f"Left for an operator: {CONSOLE_HINT} (message {for_console})", highlight=False
         )
+    render_investeasy(console, invest)
     log_file.close()
     unanswered = {c.event_id for c in cases} - {r["causationid"] for r in results}
     if unanswered:

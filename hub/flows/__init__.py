@@ -32,9 +32,15 @@ def default_flows() -> FlowRegistry:
     """Every flow of the municipal queue interface and of the agencies' pushes."""
     from hub.flows.agency_pushes import CrStatusChangedFlow, OwnershipTransferredFlow
     from hub.flows.building import BuildingPermitIssuedFlow, ConnectionCompletedFlow
+    from hub.flows.investeasy import (
+        InvestEasyApprovalFlow,
+        InvestEasyCallbackFlow,
+        InvestEasyLicenceStatusFlow,
+    )
     from hub.flows.licence import LicenceIssueFlow, LicenceRenewalFlow
     from hub.flows.parking import ParkingPermitFlow
     from hub.flows.sms_parking import SmsParkingFlow, SmsReplyFlow
+    from hub.flows.tender import TenderFloatFlow, TenderStatusFlow
     from hub.flows.violation import ViolationPaidFlow
 
     return FlowRegistry(
@@ -49,5 +55,10 @@ def default_flows() -> FlowRegistry:
             OwnershipTransferredFlow(),
             SmsParkingFlow(),
             SmsReplyFlow(),
+            InvestEasyApprovalFlow(),
+            InvestEasyCallbackFlow(),
+            InvestEasyLicenceStatusFlow(),
+            TenderFloatFlow(),
+            TenderStatusFlow(),
         ]
     )

@@ -1,7 +1,8 @@
 """What agencies tell the hub on their own, and what it changes:
 
 - MOCI cancels or suspends a commercial registration -> every active licence of that CR is
-  suspended -> one licence.suspended per licence.
+  suspended -> one licence.suspended per licence (and the Invest Easy portal is told of a
+  licence issued through it).
 - ROP reports a vehicle's ownership transferred -> every issued parking permit of that plate
   held by the former owner is flagged -> one permit.parking.flagged per permit.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
+from hub.flows.investeasy import tell_portal_suspended
 from hub.flows.licence import licence_snapshot
 from hub.flows.parking import permit_snapshot
 from hub.messages.unit_of_work import UnitOfWork
@@ -64,6 +66,7 @@ class CrStatusChangedFlow:
                     key=licence.licence_no,
                 )
             )
+            tell_portal_suspended(uow, results, licence.licence_no, reason, data["effective_date"])
 
 
 class OwnershipTransferredFlow:

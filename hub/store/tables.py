@@ -369,3 +369,55 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+
+
+class InvestEasyApplication(Base):
+    """An Invest Easy approval request and its one decision: what the portal was told, the
+    licence and fee it carried, and whether the portal confirmed it."""
+
+    __tablename__ = "investeasy_applications"
+
+    application_ref: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cr_no: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(30))
+    decision: Mapped[str] = mapped_column(String(30))
+    licence_no: Mapped[str | None] = mapped_column(String(40))
+    fee_omr: Mapped[Decimal | None] = mapped_column(Numeric(10, 3))
+    callback: Mapped[dict[str, Any]] = mapped_column()
+    receipt: Mapped[str | None] = mapped_column(String(60))
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    correlationid: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IsnadTender(Base):
+    """A tender filed with Isnad, and the sequence of the last status change relayed for it
+    (changes are relayed once, in order)."""
+
+    __tablename__ = "isnad_tenders"
+
+    tender_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tender_ref: Mapped[str | None] = mapped_column(String(40), unique=True)
+    title: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    min_chamber_grade: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    last_sequence: Mapped[int] = mapped_column(Integer, default=0)
+    correlationid: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class IsnadTenderChange(Base):
+    """One status change Isnad pushed, keyed by tender and sequence: relayed, or held until
+    the changes before it have been."""
+
+    __tablename__ = "isnad_tender_changes"
+
+    tender_no: Mapped[str] = mapped_column(String(40), primary_key=True)
+    sequence: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    relay: Mapped[dict[str, Any]] = mapped_column()
+    message_id: Mapped[str] = mapped_column(String(200))
+    relayed_at: Mapped[datetime | None] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
