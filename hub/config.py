@@ -219,6 +219,25 @@ class Settings(BaseSettings):
         None,
         description="When set, /metrics and /docs need `Authorization: Bearer <token>`.",
     )
+    # --- National PKI (docs/PKI.md): each unset file falls back to the development CA's
+    # copy under pki_dir when `hub pki init` made one; nothing is ever generated silently.
+    pki_dir: Path | None = Field(
+        None, description="Where `hub pki init` keeps the development CA; default data_dir/pki."
+    )
+    pki_ca_file: Path | None = Field(
+        None, description="The CA certificate partners' and the hub's certificates chain to."
+    )
+    pki_crl_file: Path | None = Field(
+        None, description="The CA's certificate revocation list (PEM), re-read when it changes."
+    )
+    tls_cert_file: Path | None = Field(
+        None, description="The partner server's TLS certificate; set: it serves HTTPS."
+    )
+    tls_key_file: Path | None = Field(None, description="The TLS certificate's private key.")
+    signing_cert_file: Path | None = Field(
+        None, description="The municipality's signing certificate (documents, sealed messages)."
+    )
+    signing_key_file: Path | None = Field(None, description="The signing certificate's key.")
 
     @field_validator("trusted_proxies")
     @classmethod

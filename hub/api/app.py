@@ -15,6 +15,7 @@ from hub.api.docs_page import docs_endpoint
 from hub.api.gate import PartnerGate
 from hub.api.health import health_router
 from hub.api.limits import BodySizeLimit, RequestTimeout
+from hub.api.mtls import partner_certificates
 from hub.api.ops import OpsGuard
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
 from hub.api.problems import install_problem_handlers, problem_components
@@ -69,6 +70,7 @@ def build_services(
         window_s=settings.partner_rate_window_s,
         auth_fail_limit=settings.auth_fail_limit,
         auth_fail_window_s=settings.auth_fail_window_s,
+        certificates=partner_certificates(settings),
     )
     return ApiServices(
         gate=gate,

@@ -22,8 +22,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.gate import CallInfo, Credentials, PartnerGate, RateLimited, UnknownOperation
+from hub.api.gate import (
+    CallInfo,
+    CertificateRefused,
+    Credentials,
+    PartnerGate,
+    RateLimited,
+    UnknownOperation,
+)
 from hub.api.grants import soap_grant
+from hub.api.mtls import client_certificate
 from hub.contracts.envelope import CORRELATION_ID_RULE, valid_correlation
 from hub.errors import Forbidden, Unauthorised
 from hub.soap import (
@@ -44,6 +52,7 @@ from hub.soap import (
 _client: ContextVar[str | None] = ContextVar("soap_client", default=None)
 _reference: ContextVar[str | None] = ContextVar("soap_reference", default=None)
 _action: ContextVar[str | None] = ContextVar("soap_action", default=None)
+_certificate: ContextVar[bytes | None] = ContextVar("soap_certificate", default=None)
 CORRELATION_HEADER = "x-correlation-id"
 # SOAP 1.1 is text/xml; application/xml and SOAP 1.2's type are accepted as XML (a 1.2
 # envelope is then refused as a VersionMismatch).
@@ -125,6 +134,7 @@ class PartnerSoapService:
         _client.set(request.client.host if request.client else None)
         _reference.set(request.headers.get(CORRELATION_HEADER))
         _action.set(request.headers.get("soapaction"))
+        _certificate.set(client_certificate(request))
         return await self._endpoint.handle(request)
 
     def _address(self, request: Request) -> str:
@@ -160,11 +170,14 @@ class PartnerSoapService:
         self._check_action(message)
         operation = self._by_request.get(message.operation)
         name = operation.name if operation else etree.QName(message.payload).localname
+        certificate = _certificate.get()
         try:
             token = read_username_token(message.header)
-            credentials = Credentials("soap", token.password, token.username, token.digest)
+            credentials = Credentials(
+                "soap", token.password, token.username, token.digest, certificate
+            )
         except SoapFault:
-            credentials = Credentials("soap", None)
+            credentials = Credentials("soap", None, certificate=certificate)
         call = CallInfo(
             operation=f"{self.name}.{name}",
             grant=soap_grant(self.name, operation.name) if operation else None,
@@ -173,8 +186,10 @@ class PartnerSoapService:
         )
         try:
             partner = await run_in_threadpool(self._gate.admit, credentials, call)
-        except Unauthorised:
+        except Unauthorised as exc:
             refusal = DIGEST_NOT_SUPPORTED if credentials.digest else AUTHENTICATION_FAILED
+            if isinstance(exc, CertificateRefused):
+                refusal = str(exc)  # the certificate's own reason: revoked, expired, ...
             raise SoapFault.client(refusal) from None
         except UnknownOperation:
             raise SoapFault.client(f"unknown operation {name}") from None
