@@ -30,6 +30,7 @@ from hub.agencies.simulators import (
 from hub.audit.sealing import Checkpointer, SealTimer
 from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
+from hub.documents.desk import DocumentDesk
 from hub.flows import FlowRegistry, default_flows
 from hub.messages.settlement import AfterCommit
 from hub.pipeline import Pipeline
@@ -172,7 +173,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         connectors=connectors,
         clients=clients,
         gateway=AgencyGateway(connectors, clients, contracts, breakers, settings.rate_limits),
-        flows=default_flows(),
+        flows=default_flows(DocumentDesk.from_settings(settings)),
         sealer=sealer,
         seal_timer=SealTimer(sealer, sessions, settings.audit_seal_interval_s).start(),
         simulators=simulators,
