@@ -15,8 +15,10 @@ from hub.cli import replay_commands, run_commands
 from hub.cli.audit_commands import audit_app
 from hub.cli.connector_commands import connectors_app, simulators_app
 from hub.cli.contract_commands import contracts_app
+from hub.cli.document_commands import documents_app
 from hub.cli.output import CommandFailed, visible
 from hub.cli.partner_commands import partners_app
+from hub.cli.pki_commands import pki_app
 from hub.errors import HubError
 
 app = typer.Typer(
@@ -31,6 +33,8 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(simulators_app, name="simulators")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(pki_app, name="pki")
+app.add_typer(documents_app, name="documents")
 
 
 def main() -> None:

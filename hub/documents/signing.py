@@ -8,6 +8,7 @@ certificate chains to the configured CA. Each failure is named in the verdict, f
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from io import BytesIO
 
@@ -15,14 +16,18 @@ from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.misc import PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign import fields, signers
-from pyhanko.sign.validation import validate_pdf_signature
-from pyhanko.sign.validation.status import SignatureCoverageLevel
-from pyhanko_certvalidator import ValidationContext
-from pyhanko_certvalidator.registry import SimpleCertificateStore
+from cryptography.utils import CryptographyDeprecationWarning
+
+with warnings.catch_warnings():  # pyHanko imports DSA support the hub never uses
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.status import SignatureCoverageLevel
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from hub.pki.material import SigningIdentity
 
@@ -97,7 +102,7 @@ def verify_document(pdf: bytes, trust_anchor: x509.Certificate) -> DocumentVerdi
         problems.append("the signature does not match the signing certificate")
     if status.coverage != SignatureCoverageLevel.ENTIRE_FILE:
         problems.append("content was added after the signature (it does not cover the file)")
-    if not status.trusted:
+    if status.intact and not status.trusted:  # an altered signature cannot be trusted anyway
         problems.append("the signing certificate does not chain to the trusted CA")
     subject = status.signing_cert.subject.human_friendly if status.signing_cert else None
     signed_at = status.signer_reported_dt.isoformat() if status.signer_reported_dt else None
