@@ -37,6 +37,8 @@ from hub.plugin import (
     Health,
     PermanentAgencyError,
     TransientAgencyError,
+    record_reply,
+    record_request,
     stamp_correlation,
 )
 
@@ -90,7 +92,10 @@ class SoapAgencyClient:
         self._http = httpx.AsyncClient(
             timeout=policy.timeout_s,
             transport=CheckedTransport(service.schema(), schema_name=service.schema_name),
-            event_hooks={"request": [stamp_correlation]},
+            event_hooks={
+                "request": [stamp_correlation, record_request],
+                "response": [record_reply],
+            },
         )
         # zeep ships partial annotations, hence the no-untyped-call ignores on its calls.
         # wsdl_http: zeep fetches nothing over it (WSDL and XSD are local files) but wants one.

@@ -20,6 +20,7 @@ from hub.agencies.connector import (
     MessageChannel,
     load_connectors,
 )
+from hub.agencies.exchanges import ExchangeSeals
 from hub.agencies.gateway import AgencyGateway
 from hub.agencies.simulators import (
     RunningSimulator,
@@ -172,7 +173,14 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         contracts=contracts,
         connectors=connectors,
         clients=clients,
-        gateway=AgencyGateway(connectors, clients, contracts, breakers, settings.rate_limits),
+        gateway=AgencyGateway(
+            connectors,
+            clients,
+            contracts,
+            breakers,
+            settings.rate_limits,
+            ExchangeSeals.from_settings(settings, sessions),
+        ),
         flows=default_flows(DocumentDesk.from_settings(settings)),
         sealer=sealer,
         seal_timer=SealTimer(sealer, sessions, settings.audit_seal_interval_s).start(),

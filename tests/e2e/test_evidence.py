@@ -6,6 +6,7 @@ each tampering."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import uuid
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from connectors import world
+from hub.audit.bundle_verify import verify_bundle
 from tests.e2e.harness import HubProcess, MunicipalBackend, hub_env, run_cli
 from tests.e2e.test_workflows import renewal
 
@@ -88,6 +90,20 @@ def test_an_altered_pdf_fails_with_a_clear_message(case: Case) -> None:
     assert "added after the signature" in results["appended.pdf"].stderr
 
 
+def test_every_agency_exchange_is_sealed_and_listed_by_replay_show(case: Case) -> None:
+    shown = run_cli(case.env, "replay", "show", case.case, "--json")
+    assert shown.returncode == 0, shown.stderr
+    [story] = [json.loads(line) for line in shown.stdout.splitlines() if line.strip()]
+    sealed = story["sealed_exchanges"]
+    agencies = {"moci", "occi", "labour", "rop", "electricity"}
+    assert {(x["agency"], x["direction"]) for x in sealed} == {
+        (agency, way) for agency in agencies for way in ("request", "reply")
+    }
+    assert all(len(x["sha256"]) == 64 and x["bytes"] > 0 for x in sealed)
+    table = run_cli(case.env, "replay", "show", case.case)
+    assert "Sealed exchanges" in table.stdout
+
+
 def test_the_bundle_verifies_offline_on_another_machine(case: Case, tmp_path: Path) -> None:
     elsewhere = hub_env(tmp_path / "empty")  # no store, no CA, no keys: only the file
     copy = tmp_path / "bundle.zip"
@@ -95,6 +111,7 @@ def test_the_bundle_verifies_offline_on_another_machine(case: Case, tmp_path: Pa
     checked = run_cli(elsewhere, "audit", "verify-bundle", str(copy))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"case {case.case}" in checked.stdout and "1 documents" in checked.stdout
+    assert "10 sealed exchanges" in checked.stdout
     with_ca = run_cli(
         elsewhere, "audit", "verify-bundle", str(copy), "--ca", str(case.root / "data/pki/ca.pem")
     )
@@ -125,6 +142,14 @@ def _alter_document(files: dict[str, bytes]) -> None:
     files[name] = bytes(data)
 
 
+def _alter_exchange(files: dict[str, bytes]) -> None:
+    lines = files["exchanges.jsonl"].decode().splitlines()
+    record = json.loads(lines[1])
+    record["body"] = base64.b64encode(b'{"found": false}').decode()
+    lines[1] = json.dumps(record)
+    files["exchanges.jsonl"] = ("\n".join(lines) + "\n").encode()
+
+
 def _forge_checkpoint(files: dict[str, bytes]) -> None:
     checkpoint = json.loads(files["checkpoint.json"])
     checkpoint["head_hash"] = "f" * 64
@@ -138,8 +163,9 @@ def _forge_checkpoint(files: dict[str, bytes]) -> None:
         (_drop_entry, ["entries removed"]),
         (_alter_document, ["altered after signing", "not the document the audit trail recorded"]),
         (_forge_checkpoint, ["checkpoint.json: signature does not match"]),
+        (_alter_exchange, ["exchanges.jsonl line 2: the exchanged bytes were changed"]),
     ],
-    ids=["edited-entry", "removed-entry", "altered-document", "forged-checkpoint"],
+    ids=["edited-entry", "removed-entry", "altered-document", "forged-checkpoint", "exchange"],
 )
 def test_each_tampering_is_named(
     case: Case, tmp_path: Path, tamper: Tamper, named: list[str]
@@ -151,8 +177,19 @@ def test_each_tampering_is_named(
     with zipfile.ZipFile(forged, "w") as out:
         for name, data in files.items():
             out.writestr(name, data)
+    verdict = verify_bundle(forged)  # the CLI's own check, in process (the CLI: above)
+    assert not verdict.ok
+    for words in named:
+        assert any(words in problem for problem in verdict.problems), verdict.problems
+
+
+def test_the_command_names_a_tampering_and_exits_1(case: Case, tmp_path: Path) -> None:
+    forged = tmp_path / "forged.zip"
+    with zipfile.ZipFile(case.bundle) as original, zipfile.ZipFile(forged, "w") as out:
+        for name in original.namelist():
+            data = original.read(name)
+            out.writestr(name, data + b"\n" if name == "checkpoint.json" else data)
     checked = run_cli(hub_env(tmp_path / "empty"), "audit", "verify-bundle", str(forged))
     assert checked.returncode == 1
+    assert "CHANGED: checkpoint.json: changed after the bundle was made" in checked.stdout
     assert "NOT intact" in checked.stderr
-    for words in named:
-        assert words in checked.stdout, checked.stdout
