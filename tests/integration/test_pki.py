@@ -1,0 +1,168 @@
+"""The national PKI's parts on real certificates: the development CA issues and revokes, the
+partner certificate check names each refusal (and fails closed without a usable CRL),
+documents render bilingual and sign and verify, and seals verify and catch a change."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+
+from hub.config import load_settings
+from hub.documents.desk import DocumentDesk
+from hub.documents.render import FONT_FILE
+from hub.documents.signing import verify_document
+from hub.errors import ConfigurationError
+from hub.pki.authority import AuthorityError, CertificateAuthority
+from hub.pki.material import PkiFiles
+from hub.pki.revocation import PartnerCertificateCheck
+from hub.pki.seal import ExchangeSealer, seal_statement
+
+
+@pytest.fixture(scope="module")
+def ca(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
+    return CertificateAuthority.create(tmp_path_factory.mktemp("data") / "pki")
+
+
+@pytest.fixture(scope="module")
+def stranger(tmp_path_factory: pytest.TempPathFactory) -> CertificateAuthority:
+    return CertificateAuthority.create(tmp_path_factory.mktemp("other") / "pki")
+
+
+def _der(path: Path) -> bytes:
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    return x509.load_pem_x509_certificate(path.read_bytes()).public_bytes(Encoding.DER)
+
+
+def _check(ca: CertificateAuthority, **kwargs: object) -> PartnerCertificateCheck:
+    return PartnerCertificateCheck(ca.certificate, ca.folder / "crl.pem", **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_ca_is_made_once_and_never_replaced(ca: CertificateAuthority) -> None:
+    with pytest.raises(AuthorityError, match="never replaced"):
+        CertificateAuthority.create(ca.folder)
+    assert (ca.folder / "ca-key.pem").stat().st_mode & 0o077 == 0
+    kinds = sorted(item.kind for item in ca.index())
+    assert kinds[:2] == ["server", "signing"]
+
+
+def test_nothing_is_generated_without_pki_init(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    files = PkiFiles.from_settings(settings)
+    assert files.ca_cert is None and not files.serves_tls
+    assert DocumentDesk.from_settings(settings) is None
+    with pytest.raises(ConfigurationError, match="HUB_SIGNING_CERT_FILE"):
+        files.signing_identity()
+    assert not (tmp_path / "pki").exists()
+    with pytest.raises(ConfigurationError, match="not found"):
+        PkiFiles.from_settings(load_settings(data_dir=tmp_path, pki_ca_file=tmp_path / "x.pem"))
+
+
+def test_each_refusal_of_a_partner_certificate_is_named(
+    ca: CertificateAuthority, stranger: CertificateAuthority
+) -> None:
+    good = _der(ca.issue("pki-good", "partner"))
+    later = datetime.now(UTC) + timedelta(days=3)
+    early = _der(ca.issue("pki-early", "partner", not_before=later))
+    revoked = _der(ca.issue("pki-revoked", "partner"))
+    ca.revoke("pki-revoked")
+    foreign = _der(stranger.issue("pki-good", "partner"))
+    check = _check(ca)
+    assert check.check(good).problem is None and check.check(good).partner == "pki-good"
+    assert check.check(early).problem == "certificate-not-yet-valid"
+    assert check.check(revoked).problem == "certificate-revoked"
+    assert check.check(foreign).problem == "certificate-wrong-ca"
+    assert check.check(b"not a certificate").problem == "certificate-unreadable"
+    in_two_years = _check(ca, clock=lambda: datetime.now(UTC) + timedelta(days=730))
+    assert in_two_years.check(good).problem == "certificate-expired"
+
+
+def test_without_a_usable_crl_every_certificate_is_refused(
+    ca: CertificateAuthority, stranger: CertificateAuthority, tmp_path: Path
+) -> None:
+    good = _der(ca.issue("pki-crl", "partner"))
+    missing = PartnerCertificateCheck(ca.certificate, tmp_path / "none.pem")
+    assert missing.check(good).problem == "crl-unavailable"
+    foreign_crl = PartnerCertificateCheck(ca.certificate, stranger.folder / "crl.pem")
+    assert foreign_crl.check(good).problem == "crl-wrong-ca"
+    stale = _check(ca, clock=lambda: datetime.now(UTC) + timedelta(days=8))
+    assert stale.check(good).problem == "crl-expired"
+    assert PartnerCertificateCheck(ca.certificate, None).check(good).problem == (
+        "crl-not-configured"
+    )
+
+
+@pytest.fixture(scope="module")
+def licence_pdf(ca: CertificateAuthority) -> bytes:
+    desk = DocumentDesk.from_settings(load_settings(data_dir=ca.folder.parent))
+    assert desk is not None
+    document = desk.trade_licence(
+        licence_no="MCT-TL-004217",
+        cr_no="1043217",
+        name_en="Al Noor Trading LLC",
+        name_ar="شركة النور للتجارة",
+        activities=[{"code": "471101", "name_en": "General trading"}],
+        expiry=datetime(2027, 11, 30).date(),
+        renewed=True,
+    )
+    return document.pdf
+
+
+def test_a_licence_pdf_is_bilingual_with_an_embedded_arabic_font(licence_pdf: bytes) -> None:
+    assert licence_pdf.startswith(b"%PDF-")
+    assert b"DejaVuSans" in licence_pdf  # the shipped font, embedded (no system font needed)
+    assert FONT_FILE.exists() and (FONT_FILE.parent / "DejaVuSans-LICENSE.txt").exists()
+    # The embedded subset's ToUnicode map takes the shaped glyphs back to Arabic letters
+    # (shin, ra, kaf, ta marbuta of "شركة"), so the text is searchable and copyable.
+    cmap = licence_pdf[licence_pdf.index(b"beginbfchar") : licence_pdf.index(b"endbfchar")]
+    assert all(code in cmap for code in (b"<0634>", b"<0631>", b"<0643>", b"<0629>"))
+
+
+def test_a_signed_document_verifies_and_each_failure_is_named(
+    ca: CertificateAuthority, stranger: CertificateAuthority, licence_pdf: bytes
+) -> None:
+    assert verify_document(licence_pdf, ca.certificate).ok
+    altered = bytearray(licence_pdf)
+    altered[altered.index(b"/Title") + 8] ^= 0x01
+    assert verify_document(bytes(altered), ca.certificate).problems == [
+        "the signed content was altered after signing (digest mismatch)"
+    ]
+    assert verify_document(licence_pdf + b"\n%%x\n", ca.certificate).problems == [
+        "content was added after the signature (it does not cover the file)"
+    ]
+    assert verify_document(licence_pdf, stranger.certificate).problems == [
+        "the signing certificate does not chain to the trusted CA"
+    ]
+    unsigned = verify_document(b"%PDF-1.4\n%%EOF\n", ca.certificate)
+    assert not unsigned.ok
+    assert (
+        "no municipality signature" in verify_document(_unsigned_pdf(), ca.certificate).problems[0]
+    )
+
+
+def _unsigned_pdf() -> bytes:
+    from hub.documents.render import DocumentContent, render_pdf
+
+    return render_pdf(DocumentContent("x", "Test", "اختبار", "T-1"))
+
+
+def test_a_seal_verifies_and_catches_a_change(ca: CertificateAuthority) -> None:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    identity = PkiFiles.from_settings(load_settings(data_dir=ca.folder.parent)).signing_identity()
+    seal = ExchangeSealer(identity).seal("rop", "vehicle", "reply", "m-1", "نعم".encode())
+    record = seal.__dict__
+    key = identity.certificate.public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    signature = base64.b64decode(seal.signature)
+    key.verify(signature, seal_statement(record), ec.ECDSA(hashes.SHA256()))
+    with pytest.raises(InvalidSignature):
+        key.verify(
+            signature, seal_statement(record | {"agency": "moci"}), ec.ECDSA(hashes.SHA256())
+        )
