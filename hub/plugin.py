@@ -50,6 +50,13 @@ from hub.soap import (
     schema_errors,
     split_envelope,
 )
+from hub.soap.signature import (
+    ReplayGuard,
+    SignatureRefused,
+    WsSigning,
+    sign_envelope,
+    verify_envelope,
+)
 
 __all__ = [
     "AUTHENTICATION_FAILED",
@@ -91,4 +98,9 @@ __all__ = [
     # the national PKI: the exact bytes of each exchange, for sealing (docs/PKI.md)
     "record_reply",
     "record_request",
+    "ReplayGuard",
+    "SignatureRefused",
+    "WsSigning",
+    "sign_envelope",
+    "verify_envelope",
 ]

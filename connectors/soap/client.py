@@ -28,6 +28,7 @@ from zeep.wsse.username import UsernameToken
 
 from connectors.replies import ReplyRejected, exchange_error, probe
 from connectors.soap.transport import CheckedTransport
+from connectors.soap.wsse import SignedUsernameToken
 from hub.plugin import (
     AgencyError,
     CallContext,
@@ -106,7 +107,11 @@ class SoapAgencyClient:
                 transport=AsyncTransport(  # type: ignore[no-untyped-call]
                     client=self._http, wsdl_client=wsdl_http
                 ),
-                wsse=UsernameToken(username, password),  # type: ignore[no-untyped-call]
+                wsse=(
+                    SignedUsernameToken(username, password, endpoint.ws_signing)
+                    if endpoint.ws_signing is not None
+                    else UsernameToken(username, password)  # type: ignore[no-untyped-call]
+                ),
                 settings=ZEEP_SETTINGS,
             )
         finally:
