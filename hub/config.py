@@ -238,6 +238,11 @@ class Settings(BaseSettings):
         None, description="The municipality's signing certificate (documents, sealed messages)."
     )
     signing_key_file: Path | None = Field(None, description="The signing certificate's key.")
+    soap_signatures_required: bool = Field(
+        False,
+        description="Partners' SOAP messages must carry a WS-Security signature by a "
+        "certificate of the national CA (signed ones are checked either way).",
+    )
 
     @field_validator("trusted_proxies")
     @classmethod

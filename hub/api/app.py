@@ -15,6 +15,7 @@ from hub.api.docs_page import docs_endpoint
 from hub.api.gate import PartnerGate
 from hub.api.health import health_router
 from hub.api.limits import BodySizeLimit, RequestTimeout
+from hub.api.message_signatures import InboundSignatures
 from hub.api.mtls import partner_certificates
 from hub.api.ops import OpsGuard
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
@@ -97,12 +98,14 @@ def create_app(services: ApiServices) -> FastAPI:
         rest_router(services.gate, services.records, services.pushes, services.contracts)
     )
     limit = settings.http_max_body_bytes
+    signatures = InboundSignatures.from_settings(settings)
     for soap in (
         municipal_records(services.records, services.gate, max_body_bytes=limit),
         electricity_notifications(services.pushes, services.gate, max_body_bytes=limit),
         rop_notifications(services.pushes, services.gate, max_body_bytes=limit),
     ):
         soap.public_base_url = settings.public_base_url
+        soap.signatures = signatures
         app.add_route(soap.path, soap.handle, methods=["GET", "POST"], include_in_schema=False)
 
     @app.get("/healthz", tags=["health"], summary="The process is alive")

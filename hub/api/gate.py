@@ -69,6 +69,16 @@ class CertificateRefused(Unauthorised):
         self.reason = reason
 
 
+class SignatureRefusedByGate(Unauthorised):
+    """A SOAP message whose WS-Security signature cannot be accepted; `reason` says why
+    (signature-unsigned, -wrongly-signed, -wrong-ca, -expired-certificate, -stale,
+    -replayed, -not-the-partner)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"message signature refused: {reason}")
+        self.reason = reason
+
+
 class UnknownOperation(HubError):
     """An authenticated caller named an operation the service does not have."""
 
@@ -83,6 +93,9 @@ class Credentials:
     username: str | None = None
     digest: bool = False  # a SOAP PasswordDigest: cannot be checked against a stored hash
     certificate: bytes | None = None
+    # a WS-Security signature on the message: who signed it, or why it is refused
+    signer: str | None = None
+    signature_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -170,7 +183,11 @@ class PartnerGate:
             else:
                 uow.actor = partner.name
                 detail["partner"] = partner.name
-                reason, refusal = self._authorise(uow.session, partner, call)
+                reason = _signature_problem(credentials, partner.name)
+                if reason:
+                    refusal = SignatureRefusedByGate(reason)
+                else:
+                    reason, refusal = self._authorise(uow.session, partner, call)
             if refusal is None:
                 uow.audit("partner.call", **detail)
             elif audited:
@@ -248,6 +265,16 @@ class PartnerGate:
         if calls <= limit:
             return None
         return max(1, math.ceil(start + self._window_s - now))
+
+
+def _signature_problem(credentials: Credentials, partner: str) -> str:
+    """Why the message's signature cannot stand for this partner ("" when it can or when the
+    message carries none and none is required)."""
+    if credentials.signature_problem:
+        return credentials.signature_problem
+    if credentials.signer is not None and credentials.signer != partner:
+        return "signature-not-the-partner"
+    return ""
 
 
 def _claimed(credentials: Credentials) -> str | None:
