@@ -38,6 +38,11 @@ class AgencyEndpointSettings(BaseModel):
 
     url: str
     credentials: dict[str, str] = Field(default_factory=dict)
+    ws_security: bool = Field(
+        False,
+        description="Sign SOAP requests with the municipality's certificate (WS-Security) and "
+        "require signed replies from the national CA (docs/PKI.md).",
+    )
 
 
 def normalise_database_url(url: str) -> str:

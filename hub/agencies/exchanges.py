@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hub.config import Settings
 from hub.pki.material import PkiFiles
 from hub.pki.seal import ExchangeSealer, Seal
+from hub.soap.signature import WsSigning
 from hub.store.tables import SealedExchange
 
 log = structlog.get_logger("hub.agencies.exchanges")
@@ -97,3 +98,11 @@ class ExchangeSeals:
                 )
                 for seal in seals
             )
+
+
+def ws_signing(settings: Settings) -> WsSigning:
+    """WS-Security for an agency configured with `ws_security`: the municipality's signing
+    identity, trusting the national CA; a clear error when either is not configured."""
+    files = PkiFiles.from_settings(settings)
+    identity = files.signing_identity()
+    return WsSigning(identity.key, identity.certificate, files.trust_anchor())

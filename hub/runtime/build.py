@@ -20,7 +20,7 @@ from hub.agencies.connector import (
     MessageChannel,
     load_connectors,
 )
-from hub.agencies.exchanges import ExchangeSeals
+from hub.agencies.exchanges import ExchangeSeals, ws_signing
 from hub.agencies.gateway import AgencyGateway
 from hub.agencies.simulators import (
     RunningSimulator,
@@ -153,7 +153,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     contracts = ContractRegistry.load()
     simulators = start_simulators(connectors, simulated, settings.data_dir) if simulated else {}
     endpoints = {
-        name: Endpoint(cfg.url, cfg.credentials) for name, cfg in settings.agencies.items()
+        name: Endpoint(cfg.url, cfg.credentials, ws_signing(settings) if cfg.ws_security else None)
+        for name, cfg in settings.agencies.items()
     } | {
         name: Endpoint(run.server.url, dict(run.simulator.credentials))
         for name, run in simulators.items()

@@ -166,3 +166,15 @@ def test_a_seal_verifies_and_catches_a_change(ca: CertificateAuthority) -> None:
         key.verify(
             signature, seal_statement(record | {"agency": "moci"}), ec.ECDSA(hashes.SHA256())
         )
+
+
+def test_ws_security_for_an_agency_needs_the_configured_identity(
+    ca: CertificateAuthority, tmp_path: Path
+) -> None:
+    from hub.agencies.exchanges import ws_signing
+
+    signing = ws_signing(load_settings(data_dir=ca.folder.parent))
+    assert signing.trust_anchor == ca.certificate
+    assert signing.certificate.subject.rfc4514_string().startswith("CN=Muscat Municipality")
+    with pytest.raises(ConfigurationError, match="no signing certificate"):
+        ws_signing(load_settings(data_dir=tmp_path))
