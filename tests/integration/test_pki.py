@@ -178,3 +178,39 @@ def test_ws_security_for_an_agency_needs_the_configured_identity(
     assert signing.certificate.subject.rfc4514_string().startswith("CN=Muscat Municipality")
     with pytest.raises(ConfigurationError, match="no signing certificate"):
         ws_signing(load_settings(data_dir=tmp_path))
+
+
+def test_garbage_is_refused_with_a_clear_reason(ca: CertificateAuthority, tmp_path: Path) -> None:
+    from hub.audit.bundle_verify import verify_bundle
+
+    assert (
+        verify_document(b"not a pdf at all", ca.certificate)
+        .problems[0]
+        .startswith("not a readable PDF")
+    )
+    junk = tmp_path / "junk.zip"
+    junk.write_bytes(b"PK not really")
+    assert verify_bundle(junk).problems[0].startswith("not a readable bundle")
+
+
+def test_the_pki_commands_issue_and_revoke(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli.app import app
+    from hub.cli.output import CommandFailed
+
+    def hub(*args: str) -> tuple[int, str, str]:
+        result = CliRunner().invoke(app, list(args), env={"HUB_DATA_DIR": str(tmp_path)})
+        failure = str(result.exception) if isinstance(result.exception, CommandFailed) else ""
+        return (1 if failure else result.exit_code), result.stdout, failure
+
+    assert hub("pki", "issue-partner", "nobody")[0] == 1  # no CA yet
+    assert hub("pki", "init")[0] == 0
+    code, _, _ = hub("pki", "issue-partner", "moci-cli")
+    assert code == 0 and (tmp_path / "pki/partners/moci-cli.pem").exists()
+    code, out, _ = hub("pki", "revoke", "moci-cli")
+    assert code == 0 and "revoked moci-cli" in out
+    code, _, failure = hub("pki", "revoke", "moci-cli")
+    assert code == 1 and "no live certificate" in failure
+    crl = x509.load_pem_x509_crl((tmp_path / "pki/crl.pem").read_bytes())
+    assert len(list(crl)) == 1
