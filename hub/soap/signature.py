@@ -133,18 +133,20 @@ def verify_envelope(
     *,
     max_age_s: float = 300.0,
     replays: ReplayGuard | None = None,
+    now: datetime | None = None,
 ) -> x509.Certificate:
     """The signer's certificate when the envelope's signature holds; `SignatureRefused`
-    naming why not."""
+    naming why not. `now`: the time to judge validity and freshness at (default: now)."""
+    now = now or datetime.now(UTC)
     root = parse_xml(envelope)
     signature = root.find(f"{{{SOAP_ENV}}}Header/{{{WSSE}}}Security/{{{DSIG}}}Signature")
     if signature is None:
         raise SignatureRefused("unsigned", "no WS-Security signature in the message")
     certificate = _signer_certificate(signature)
-    _check_certificate(certificate, trust_anchor)
+    _check_certificate(certificate, trust_anchor, now)
     try:
         results = XMLVerifier().verify(root, x509_cert=certificate, expect_config=_ALGORITHMS)
-    except (XmlInvalidSignature, InvalidInput) as exc:
+    except (XmlInvalidSignature, InvalidInput, ValueError, TypeError) as exc:
         raise SignatureRefused("wrongly-signed", str(exc)[:200]) from None
     signed: dict[str, etree._Element] = {}
     for result in results if isinstance(results, list) else [results]:
@@ -157,7 +159,7 @@ def verify_envelope(
     stamp = signed.get("Timestamp")
     if stamp is None:
         raise SignatureRefused("wrongly-signed", "the signature does not cover a Timestamp")
-    _check_fresh(stamp, max_age_s)
+    _check_fresh(stamp, max_age_s, now)
     value = signature.findtext(f"{{{DSIG}}}SignatureValue") or ""
     if replays is not None and not replays.first_time(value.strip()):
         raise SignatureRefused("replayed", "this signed message was received before")
@@ -175,7 +177,9 @@ def _signer_certificate(signature: etree._Element) -> x509.Certificate:
         raise SignatureRefused("wrongly-signed", "the signer's certificate is unreadable") from None
 
 
-def _check_certificate(certificate: x509.Certificate, anchor: x509.Certificate) -> None:
+def _check_certificate(
+    certificate: x509.Certificate, anchor: x509.Certificate, now: datetime
+) -> None:
     try:
         if certificate.issuer != anchor.subject:
             raise InvalidSignature
@@ -184,18 +188,17 @@ def _check_certificate(certificate: x509.Certificate, anchor: x509.Certificate) 
         raise SignatureRefused(
             "wrong-ca", "the signer's certificate is not from the trusted CA"
         ) from None
-    now = datetime.now(UTC)
     if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
         raise SignatureRefused("expired-certificate", "the signer's certificate is not valid now")
 
 
-def _check_fresh(stamp: etree._Element, max_age_s: float) -> None:
+def _check_fresh(stamp: etree._Element, max_age_s: float, now: datetime) -> None:
     try:
         created = datetime.fromisoformat(
             (stamp.findtext(f"{{{WSU}}}Created") or "").replace("Z", "+00:00")
         )
     except ValueError:
         raise SignatureRefused("stale", "the Timestamp is unreadable") from None
-    age = (datetime.now(UTC) - created).total_seconds()
+    age = (now - created).total_seconds()
     if age > max_age_s or age < -60:
         raise SignatureRefused("stale", f"the Timestamp is {age:.0f} s old")

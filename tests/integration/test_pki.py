@@ -214,3 +214,39 @@ def test_the_pki_commands_issue_and_revoke(tmp_path: Path) -> None:
     assert code == 1 and "no live certificate" in failure
     crl = x509.load_pem_x509_crl((tmp_path / "pki/crl.pem").read_bytes())
     assert len(list(crl)) == 1
+
+
+def test_a_signed_envelope_is_judged_for_freshness_validity_and_what_it_covers(
+    ca: CertificateAuthority,
+) -> None:
+    from hub.soap.signature import (
+        ReplayGuard,
+        SignatureRefused,
+        WsSigning,
+        sign_envelope,
+        verify_envelope,
+    )
+
+    identity = PkiFiles.from_settings(load_settings(data_dir=ca.folder.parent)).signing_identity()
+    signing = WsSigning(identity.key, identity.certificate, ca.certificate)
+    envelope = (
+        b'<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/">'
+        b'<s:Body><x:Ask xmlns:x="urn:x">1</x:Ask></s:Body></s:Envelope>'
+    )
+    signed = sign_envelope(envelope, signing)  # no Header: one is added
+    assert verify_envelope(signed, ca.certificate) == identity.certificate
+
+    def reason(data: bytes, **kwargs: object) -> str:
+        with pytest.raises(SignatureRefused) as refused:
+            verify_envelope(data, ca.certificate, **kwargs)  # type: ignore[arg-type]
+        return refused.value.reason
+
+    assert reason(signed, now=datetime.now(UTC) + timedelta(minutes=10)) == "stale"
+    assert reason(signed, now=datetime.now(UTC) + timedelta(days=800)) == "expired-certificate"
+    # a second Body smuggled beside the signed one (signature wrapping) is refused
+    second = b"<s:Body><x:Ask xmlns:x='urn:x'>2</x:Ask></s:Body>"
+    wrapped = signed.replace(b"</s:Envelope>", second + b"</s:Envelope>")
+    assert reason(wrapped) == "wrongly-signed"
+    guard = ReplayGuard(capacity=1)
+    verify_envelope(signed, ca.certificate, replays=guard)
+    assert reason(signed, replays=guard) == "replayed"
