@@ -38,6 +38,11 @@ class AgencyEndpointSettings(BaseModel):
 
     url: str
     credentials: dict[str, str] = Field(default_factory=dict)
+    ws_security: bool = Field(
+        False,
+        description="Sign SOAP requests with the municipality's certificate (WS-Security) and "
+        "require signed replies from the national CA (docs/PKI.md).",
+    )
 
 
 def normalise_database_url(url: str) -> str:
@@ -229,6 +234,30 @@ class Settings(BaseSettings):
     )
     console_secure_cookies: bool = Field(
         False, description="Mark the console's cookies Secure (set when served behind HTTPS)."
+    )
+    # --- National PKI (docs/PKI.md): each unset file falls back to the development CA's
+    # copy under pki_dir when `hub pki init` made one; nothing is ever generated silently.
+    pki_dir: Path | None = Field(
+        None, description="Where `hub pki init` keeps the development CA; default data_dir/pki."
+    )
+    pki_ca_file: Path | None = Field(
+        None, description="The CA certificate partners' and the hub's certificates chain to."
+    )
+    pki_crl_file: Path | None = Field(
+        None, description="The CA's certificate revocation list (PEM), re-read when it changes."
+    )
+    tls_cert_file: Path | None = Field(
+        None, description="The partner server's TLS certificate; set: it serves HTTPS."
+    )
+    tls_key_file: Path | None = Field(None, description="The TLS certificate's private key.")
+    signing_cert_file: Path | None = Field(
+        None, description="The municipality's signing certificate (documents, sealed messages)."
+    )
+    signing_key_file: Path | None = Field(None, description="The signing certificate's key.")
+    soap_signatures_required: bool = Field(
+        False,
+        description="Partners' SOAP messages must carry a WS-Security signature by a "
+        "certificate of the national CA (signed ones are checked either way).",
     )
 
     @field_validator("trusted_proxies")

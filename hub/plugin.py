@@ -20,6 +20,7 @@ from hub.agencies.connector import (
     Simulator,
     stamp_correlation,
 )
+from hub.agencies.exchanges import record_reply, record_request
 from hub.contracts.registry import schema_file_validator
 from hub.errors import (
     AgencyAuthError,
@@ -48,6 +49,13 @@ from hub.soap import (
     publish_wsdl,
     schema_errors,
     split_envelope,
+)
+from hub.soap.signature import (
+    ReplayGuard,
+    SignatureRefused,
+    WsSigning,
+    sign_envelope,
+    verify_envelope,
 )
 
 __all__ = [
@@ -87,4 +95,12 @@ __all__ = [
     "schema_file_validator",
     "split_envelope",
     "stamp_correlation",
+    # the national PKI: the exact bytes of each exchange, for sealing (docs/PKI.md)
+    "record_reply",
+    "record_request",
+    "ReplayGuard",
+    "SignatureRefused",
+    "WsSigning",
+    "sign_envelope",
+    "verify_envelope",
 ]

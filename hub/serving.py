@@ -1,15 +1,85 @@
-"""Run an ASGI app with uvicorn on loopback in a background thread (simulators, tests)."""
+"""Run an ASGI app with uvicorn on loopback in a background thread (simulators, tests),
+over plain HTTP or TLS (optionally asking for client certificates: mutual TLS)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import ssl
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import uvicorn
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+# OpenSSL's X509_V_FLAG_NO_CHECK_TIME: the handshake still checks the chain, but an expired
+# client certificate reaches the app, which refuses it with a reason it can audit.
+NO_CHECK_TIME = 0x200000
+
+
+@dataclass(frozen=True)
+class ServerTls:
+    """The server's certificate and key; `client_ca`: ask clients for a certificate issued by
+    this CA (optional: callers without one may still authenticate otherwise)."""
+
+    cert_file: Path
+    key_file: Path
+    client_ca: Path | None = None
+
+    def uvicorn_options(self) -> dict[str, Any]:
+        options: dict[str, Any] = {
+            "ssl_certfile": str(self.cert_file),
+            "ssl_keyfile": str(self.key_file),
+        }
+        if self.client_ca is not None:
+            options |= {"ssl_ca_certs": str(self.client_ca), "ssl_cert_reqs": ssl.CERT_OPTIONAL}
+        return options
+
+
+class _TlsConfig(uvicorn.Config):
+    """uvicorn's settings, with the TLS context hardened once uvicorn has built it."""
+
+    def load(self) -> None:
+        super().load()
+        if self.ssl is not None:
+            self.ssl.minimum_version = ssl.TLSVersion.TLSv1_2
+            if self.ssl_ca_certs:
+                self.ssl.verify_flags |= NO_CHECK_TIME
+
+
+class _WithPeerCertificate:
+    """The app with the connection's client certificate in the scope, as the ASGI TLS
+    extension names it (`scope["extensions"]["tls"]["client_cert_chain"]`, PEM)."""
+
+    def __init__(self, app: ASGIApp, tls: dict[str, object]) -> None:
+        self._app = app
+        self._tls = tls
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            scope.setdefault("extensions", {})["tls"] = self._tls
+        await self._app(scope, receive, send)
+
+
+class PeerCertificateH11(H11Protocol):
+    """uvicorn's h11 protocol exposing the TLS peer certificate to the app: uvicorn itself
+    puts nothing of TLS in the scope, so each connection's app is wrapped with it here."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is None:
+            return
+        der = ssl_object.getpeercert(binary_form=True)
+        chain = [ssl.DER_cert_to_PEM_cert(der)] if der else []
+        self.app = _WithPeerCertificate(
+            self.app, {"client_cert_chain": chain, "tls_version": ssl_object.version()}
+        )
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -24,12 +94,20 @@ class LoopbackServer:
     """One uvicorn server in a daemon thread; `start()` returns once it accepts connections."""
 
     def __init__(
-        self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, **options: Any
+        self,
+        app: ASGIApp,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ServerTls | None = None,
+        **options: Any,
     ) -> None:
         """`options`: further uvicorn.Config settings (timeouts, limits)."""
         self.host = host
         self.port = port or free_port(host)
-        config = uvicorn.Config(
+        self.scheme = "https" if tls is not None else "http"
+        if tls is not None:
+            options = {"http": PeerCertificateH11} | options | tls.uvicorn_options()
+        config = _TlsConfig(
             app,
             host=self.host,
             port=self.port,
@@ -49,7 +127,7 @@ class LoopbackServer:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     def start(self, timeout_s: float = 10.0) -> LoopbackServer:
         self._thread.start()

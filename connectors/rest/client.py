@@ -18,6 +18,8 @@ from hub.plugin import (
     Endpoint,
     Health,
     PermanentAgencyError,
+    record_reply,
+    record_request,
     schema_file_validator,
     stamp_correlation,
 )
@@ -89,7 +91,10 @@ class JsonAgencyClient:
             timeout=policy.timeout_s,
             auth=auth,
             headers=dict(headers or {}),
-            event_hooks={"request": [stamp_correlation]},
+            event_hooks={
+                "request": [stamp_correlation, record_request],
+                "response": [record_reply],
+            },
         )
 
     async def get(

@@ -28,6 +28,7 @@ from zeep.wsse.username import UsernameToken
 
 from connectors.replies import ReplyRejected, exchange_error, probe
 from connectors.soap.transport import CheckedTransport
+from connectors.soap.wsse import SignedUsernameToken
 from hub.plugin import (
     AgencyError,
     CallContext,
@@ -37,6 +38,8 @@ from hub.plugin import (
     Health,
     PermanentAgencyError,
     TransientAgencyError,
+    record_reply,
+    record_request,
     stamp_correlation,
 )
 
@@ -90,7 +93,10 @@ class SoapAgencyClient:
         self._http = httpx.AsyncClient(
             timeout=policy.timeout_s,
             transport=CheckedTransport(service.schema(), schema_name=service.schema_name),
-            event_hooks={"request": [stamp_correlation]},
+            event_hooks={
+                "request": [stamp_correlation, record_request],
+                "response": [record_reply],
+            },
         )
         # zeep ships partial annotations, hence the no-untyped-call ignores on its calls.
         # wsdl_http: zeep fetches nothing over it (WSDL and XSD are local files) but wants one.
@@ -101,7 +107,11 @@ class SoapAgencyClient:
                 transport=AsyncTransport(  # type: ignore[no-untyped-call]
                     client=self._http, wsdl_client=wsdl_http
                 ),
-                wsse=UsernameToken(username, password),  # type: ignore[no-untyped-call]
+                wsse=(
+                    SignedUsernameToken(username, password, endpoint.ws_signing)
+                    if endpoint.ws_signing is not None
+                    else UsernameToken(username, password)  # type: ignore[no-untyped-call]
+                ),
                 settings=ZEEP_SETTINGS,
             )
         finally:

@@ -23,9 +23,12 @@ from connectors.faults import FaultSwitch
 from hub.plugin import (
     CONTENT_TYPE,
     Handler,
+    ReplayGuard,
+    SignatureRefused,
     SoapEndpoint,
     SoapFault,
     SoapMessage,
+    WsSigning,
     check_username_token,
     fault_response,
     hardened_parser,
@@ -34,6 +37,8 @@ from hub.plugin import (
     publish_schema,
     publish_wsdl,
     schema_errors,
+    sign_envelope,
+    verify_envelope,
 )
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
@@ -75,6 +80,10 @@ class SoapAgencySimulator(FaultSwitch):
         self._credentials = dict(credentials)
         self._schema = load_schema(xsd_path)
         self._endpoint = SoapEndpoint(self.operations(), self._authenticate)
+        # WS-Security signatures, when this agency requires them (`require_signatures`)
+        self._signing: WsSigning | None = None
+        self._replays = ReplayGuard()
+        self.tamper_signed_replies = False  # a reply changed after it was signed
         self._app = Starlette(
             routes=[
                 Route("/", self._root, methods=["GET", "POST"]),
@@ -85,6 +94,28 @@ class SoapAgencySimulator(FaultSwitch):
     def operations(self) -> Mapping[str, Handler]:
         """The agency's operations keyed by request element (Clark notation)."""
         raise NotImplementedError
+
+    def require_signatures(self, signing: WsSigning) -> None:
+        """From now on: refuse requests without a valid signature from the CA's certificates
+        (unsigned, wrongly signed, wrong CA, expired, stale, replayed), sign every reply."""
+        self._signing = signing
+
+    async def _signature_refusal(self, request: Request) -> Response | None:
+        if self._signing is None:
+            return None
+        try:
+            verify_envelope(await request.body(), self._signing.trust_anchor, replays=self._replays)
+        except SignatureRefused as exc:
+            return fault_response(SoapFault.client(f"signature refused: {exc}"))
+        return None
+
+    def _signed(self, response: Response) -> Response:
+        if self._signing is None or response.status_code != 200:
+            return response
+        signed = sign_envelope(bytes(response.body), self._signing)
+        if self.tamper_signed_replies:
+            signed = _tampered(signed)
+        return Response(signed, media_type=CONTENT_TYPE)
 
     @property
     def app(self) -> ASGIApp:
@@ -134,7 +165,10 @@ class SoapAgencySimulator(FaultSwitch):
             )
             fault = SoapFault.server(f"{self._unavailable} temporarily unavailable", detail)
             return fault_response(fault)
-        response = await self._endpoint.handle(request)
+        refused = await self._signature_refusal(request)
+        if refused is not None:
+            return refused
+        response = self._signed(await self._endpoint.handle(request))
         if self._fault == "malformed" and response.status_code == 200:
             whole = bytes(response.body)
             return Response(whole[: len(whole) // 2], media_type=CONTENT_TYPE)
@@ -165,3 +199,15 @@ class SoapAgencySimulator(FaultSwitch):
             if name != self._service_name and node is not None and name in placeholders:
                 node.set("location", placeholders[name])
         return etree.tostring(published, xml_declaration=True, encoding="utf-8")
+
+
+def _tampered(signed: bytes) -> bytes:
+    """The signed reply with one free-text value of its Body changed (a name: still valid for
+    the agency's XSD, but the signature no longer holds)."""
+    root = parse_xml(signed)
+    body = root.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
+    for node in body.iter() if body is not None else []:
+        if node.text and " " in node.text.strip():
+            node.text = node.text.strip() + " Jr"
+            break
+    return bytes(etree.tostring(root, xml_declaration=True, encoding="utf-8"))

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from hub.contracts.envelope import valid_correlation
 from hub.errors import ConfigurationError
+from hub.soap.signature import WsSigning
 
 ENTRY_POINT_GROUP = "hub.connectors"
 
@@ -69,6 +70,8 @@ class Endpoint:
 
     url: str
     credentials: Mapping[str, str] = field(default_factory=dict)
+    # WS-Security signatures on SOAP messages, where the agency requires them (docs/PKI.md)
+    ws_signing: WsSigning | None = None
 
 
 @dataclass(frozen=True)

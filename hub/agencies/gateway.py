@@ -30,6 +30,7 @@ from hub.agencies.connector import (
     current_call,
     pick_connector,
 )
+from hub.agencies.exchanges import Exchange, ExchangeSeals, current_exchanges
 from hub.audit.chain import digest
 from hub.contracts.registry import ContractRegistry
 from hub.errors import (
@@ -70,8 +71,11 @@ class AgencyGateway:
         contracts: ContractRegistry,
         breakers: Mapping[str, pybreaker.CircuitBreaker] | None = None,
         rate_limits: Mapping[str, float] | None = None,
+        seals: ExchangeSeals | None = None,
     ) -> None:
+        """`seals`: signs and keeps each attempt's exact bytes (None: nothing is sealed)."""
         self._connectors = connectors
+        self._seals = seals
         self._clients = clients
         self._contracts = contracts
         self.breakers = dict(breakers) if breakers is not None else make_breakers(connectors)
@@ -170,6 +174,8 @@ class AgencyGateway:
         attempt_ctx = CallContext(ctx.correlation_id, ctx.message_id, number)
         breaker = self.breakers[agency]
         token = current_call.set(attempt_ctx)
+        caught: list[Exchange] = []
+        caught_token = current_exchanges.set(caught if self._seals is not None else None)
         try:
             with breaker.calling():
                 limiter = self._limiters.get(agency)
@@ -195,6 +201,9 @@ class AgencyGateway:
             raise
         finally:
             current_call.reset(token)
+            current_exchanges.reset(caught_token)
+            if self._seals is not None and caught:
+                await self._seals.keep(agency, op.name, ctx.correlation_id, ctx.message_id, caught)
         try:
             self._contracts.validate(op.response_contract, dict(reply))
         except ContractViolation as exc:

@@ -17,6 +17,8 @@ from hub.api.health import health_router
 from hub.api.investeasy import investeasy_router
 from hub.api.isnad import isnad_router
 from hub.api.limits import BodySizeLimit, RequestTimeout
+from hub.api.message_signatures import InboundSignatures
+from hub.api.mtls import partner_certificates
 from hub.api.ops import OpsGuard
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
 from hub.api.problems import install_problem_handlers, problem_components
@@ -71,6 +73,7 @@ def build_services(
         window_s=settings.partner_rate_window_s,
         auth_fail_limit=settings.auth_fail_limit,
         auth_fail_window_s=settings.auth_fail_window_s,
+        certificates=partner_certificates(settings),
     )
     return ApiServices(
         gate=gate,
@@ -99,12 +102,14 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(investeasy_router(services.gate, services.pushes, services.contracts))
     app.include_router(isnad_router(services.gate, services.pushes, services.contracts))
     limit = settings.http_max_body_bytes
+    signatures = InboundSignatures.from_settings(settings)
     for soap in (
         municipal_records(services.records, services.gate, max_body_bytes=limit),
         electricity_notifications(services.pushes, services.gate, max_body_bytes=limit),
         rop_notifications(services.pushes, services.gate, max_body_bytes=limit),
     ):
         soap.public_base_url = settings.public_base_url
+        soap.signatures = signatures
         app.add_route(soap.path, soap.handle, methods=["GET", "POST"], include_in_schema=False)
 
     @app.get("/healthz", tags=["health"], summary="The process is alive")

@@ -25,6 +25,7 @@ from hub.api.grants import holds, scopes_of
 from hub.api.partners import PartnerRegistry
 from hub.errors import Forbidden, HubError, Unauthorised
 from hub.messages.unit_of_work import UnitOfWork
+from hub.pki.revocation import CertificateVerdict, PartnerCertificateCheck
 from hub.store.tables import Partner, PartnerRateWindow
 
 Channel = Literal["rest", "soap"]
@@ -59,18 +60,42 @@ class Admitted(str):
         return admitted
 
 
+class CertificateRefused(Unauthorised):
+    """A mutual TLS client certificate that cannot stand for a partner; `reason` says why
+    (certificate-revoked, certificate-expired, certificate-wrong-ca, ...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"client certificate refused: {reason}")
+        self.reason = reason
+
+
+class SignatureRefusedByGate(Unauthorised):
+    """A SOAP message whose WS-Security signature cannot be accepted; `reason` says why
+    (signature-unsigned, -wrongly-signed, -wrong-ca, -expired-certificate, -stale,
+    -replayed, -not-the-partner)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"message signature refused: {reason}")
+        self.reason = reason
+
+
 class UnknownOperation(HubError):
     """An authenticated caller named an operation the service does not have."""
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """What a request carried: a REST key, or a SOAP user name and password."""
+    """What a request carried: a REST key, or a SOAP user name and password, and the client
+    certificate of a mutual TLS connection (DER), which when present is what identifies it."""
 
     channel: Channel
     secret: str | None
     username: str | None = None
     digest: bool = False  # a SOAP PasswordDigest: cannot be checked against a stored hash
+    certificate: bytes | None = None
+    # a WS-Security signature on the message: who signed it, or why it is refused
+    signer: str | None = None
+    signature_problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,8 +121,11 @@ class PartnerGate:
         auth_fail_limit: int = 10,
         auth_fail_window_s: int = 60,
         clock: Callable[[], float] = time.time,
+        certificates: PartnerCertificateCheck | None = None,
     ) -> None:
+        """`certificates`: checks mutual TLS client certificates (None: they are ignored)."""
         self._sessions = sessions
+        self._certificates = certificates
         self._registry = registry
         self._rate_limit = rate_limit
         self._window_s = window_s
@@ -123,7 +151,12 @@ class PartnerGate:
         ) as uow:
             for summary in summaries:
                 uow.audit("partner.denied.summary", **summary)
-            partner = self._authenticate(uow.session, credentials)
+            verdict = self._certificate(credentials)
+            if verdict is None:
+                partner = self._authenticate(uow.session, credentials)
+                reason = "missing-credentials" if not credentials.secret else "wrong-credentials"
+            else:
+                partner, reason = self._by_certificate(uow.session, verdict)
             audited = True
             detail: dict[str, object] = {
                 "channel": credentials.channel,
@@ -133,17 +166,28 @@ class PartnerGate:
             }
             if call.reference is not None:
                 detail["reference"] = call.reference
+            if verdict is not None:
+                detail["certificate"] = {"serial": verdict.serial, "sha256": verdict.fingerprint}
             if partner is None:
                 if credentials.username:
                     detail["claimed_partner"] = credentials.username[:60]
-                reason = "missing-credentials" if not credentials.secret else "wrong-credentials"
-                refusal = Unauthorised("authentication failed")
+                elif verdict is not None and verdict.partner:
+                    detail["claimed_partner"] = verdict.partner[:60]
+                refusal = (
+                    Unauthorised("authentication failed")
+                    if verdict is None
+                    else CertificateRefused(reason)
+                )
                 # In full up to the address's limit; past it, counted in the window's summary.
                 audited = self._throttle.failed(call.client, claimed)
             else:
                 uow.actor = partner.name
                 detail["partner"] = partner.name
-                reason, refusal = self._authorise(uow.session, partner, call)
+                reason = _signature_problem(credentials, partner.name)
+                if reason:
+                    refusal = SignatureRefusedByGate(reason)
+                else:
+                    reason, refusal = self._authorise(uow.session, partner, call)
             if refusal is None:
                 uow.audit("partner.call", **detail)
             elif audited:
@@ -163,6 +207,22 @@ class PartnerGate:
             for summary in summaries:
                 uow.audit("partner.denied.summary", **summary)
             uow.commit()
+
+    def _certificate(self, credentials: Credentials) -> CertificateVerdict | None:
+        if credentials.certificate is None or self._certificates is None:
+            return None
+        return self._certificates.check(credentials.certificate)
+
+    def _by_certificate(
+        self, session: Session, verdict: CertificateVerdict
+    ) -> tuple[Partner | None, str]:
+        """The active partner a good certificate names (its common name), or the reason not."""
+        if verdict.problem is not None:
+            return None, verdict.problem
+        row = session.get(Partner, verdict.partner) if verdict.partner else None
+        if row is None or row.revoked_at is not None:
+            return None, "certificate-unknown-partner"
+        return row, ""
 
     def _authenticate(self, session: Session, credentials: Credentials) -> Partner | None:
         if not credentials.secret or credentials.digest:
@@ -205,6 +265,16 @@ class PartnerGate:
         if calls <= limit:
             return None
         return max(1, math.ceil(start + self._window_s - now))
+
+
+def _signature_problem(credentials: Credentials, partner: str) -> str:
+    """Why the message's signature cannot stand for this partner ("" when it can or when the
+    message carries none and none is required)."""
+    if credentials.signature_problem:
+        return credentials.signature_problem
+    if credentials.signer is not None and credentials.signer != partner:
+        return "signature-not-the-partner"
+    return ""
 
 
 def _claimed(credentials: Credentials) -> str | None:

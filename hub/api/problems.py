@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hub.api.gate import RateLimited, UnknownOperation
+from hub.api.gate import CertificateRefused, RateLimited, UnknownOperation
 from hub.api.records import RecordNotFound
 from hub.errors import ContractViolation, FieldError, Forbidden, Unauthorised
 
@@ -153,6 +153,8 @@ async def _on_contract_violation(request: Request, exc: Exception) -> JSONRespon
 
 
 async def _on_unauthorised(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, CertificateRefused):
+        return problem_response(request, 401, str(exc), kind="unauthorised")
     return problem_response(
         request,
         401,

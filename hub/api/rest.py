@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.api import grants
 from hub.api.gate import Admitted, CallInfo, Credentials, PartnerGate
+from hub.api.mtls import client_certificate
 from hub.api.problems import InvalidBody, InvalidHeader, problem_responses
 from hub.api.pushes import MOCI_CR_STATUS_CHANGED, PushAccepted, PushService
 from hub.api.records import (
@@ -68,7 +69,8 @@ def partner_dependency(gate: PartnerGate, grant: str) -> Callable[..., Admitted]
             client=request.client.host if request.client else None,
             reference=_reference(request),
         )
-        partner = gate.admit(Credentials("rest", api_key), call)
+        credentials = Credentials("rest", api_key, certificate=client_certificate(request))
+        partner = gate.admit(credentials, call)
         if request.headers.get(CORRELATION_HEADER) is not None and call.reference is None:
             raise InvalidHeader("X-Correlation-Id", CORRELATION_ID_RULE)
         return partner

@@ -8,6 +8,7 @@ from types import TracebackType
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.api.app import build_services, create_app, create_ops_app
+from hub.api.mtls import server_tls
 from hub.api.slow_clients import partner_server_options
 from hub.audit.sealing import Checkpointer
 from hub.bus.publisher import Publisher
@@ -48,7 +49,11 @@ class PartnerEndpoints:
         services = build_services(settings, sessions, contracts, self._publisher, sealer)
         app = create_app(services)
         self._server = LoopbackServer(
-            app, settings.http_host, settings.http_port, **partner_server_options(settings)
+            app,
+            settings.http_host,
+            settings.http_port,
+            server_tls(settings),
+            **partner_server_options(settings),
         )
         self._ops: LoopbackServer | None = None
         if settings.ops_port is not None:  # /metrics and /docs there, not on the partner port

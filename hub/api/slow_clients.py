@@ -19,9 +19,10 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from hub.config import Settings
+from hub.serving import PeerCertificateH11
 
 
-class _HeadTimeoutH11(H11Protocol):
+class _HeadTimeoutH11(PeerCertificateH11):
     head_timeout_s = 10.0
 
     _head_timer: asyncio.TimerHandle | None = None

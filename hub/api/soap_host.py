@@ -22,8 +22,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hub.api.gate import CallInfo, Credentials, PartnerGate, RateLimited, UnknownOperation
+from hub.api.gate import (
+    CallInfo,
+    CertificateRefused,
+    Credentials,
+    PartnerGate,
+    RateLimited,
+    SignatureRefusedByGate,
+    UnknownOperation,
+)
 from hub.api.grants import soap_grant
+from hub.api.message_signatures import InboundSignatures, SignatureVerdict
+from hub.api.mtls import client_certificate
 from hub.contracts.envelope import CORRELATION_ID_RULE, valid_correlation
 from hub.errors import Forbidden, Unauthorised
 from hub.soap import (
@@ -44,6 +54,8 @@ from hub.soap import (
 _client: ContextVar[str | None] = ContextVar("soap_client", default=None)
 _reference: ContextVar[str | None] = ContextVar("soap_reference", default=None)
 _action: ContextVar[str | None] = ContextVar("soap_action", default=None)
+_certificate: ContextVar[bytes | None] = ContextVar("soap_certificate", default=None)
+_signature: ContextVar[SignatureVerdict] = ContextVar("soap_signature")
 CORRELATION_HEADER = "x-correlation-id"
 # SOAP 1.1 is text/xml; application/xml and SOAP 1.2's type are accepted as XML (a 1.2
 # envelope is then refused as a VersionMismatch).
@@ -103,6 +115,7 @@ class PartnerSoapService:
         actions = soap_actions(contract.wsdl)
         self._actions = {op.request: actions.get(op.name) for op in operations}
         self.public_base_url: str | None = None  # HUB_PUBLIC_BASE_URL, set by the app
+        self.signatures: InboundSignatures | None = None  # WS-Security checks, set by the app
         self._endpoint = SoapEndpoint(
             {op.request: self._checked(op) for op in operations},
             self._authenticate,
@@ -125,6 +138,11 @@ class PartnerSoapService:
         _client.set(request.client.host if request.client else None)
         _reference.set(request.headers.get(CORRELATION_HEADER))
         _action.set(request.headers.get("soapaction"))
+        _certificate.set(client_certificate(request))
+        verdict = SignatureVerdict()
+        if self.signatures is not None:
+            verdict = self.signatures.check(await request.body())
+        _signature.set(verdict)
         return await self._endpoint.handle(request)
 
     def _address(self, request: Request) -> str:
@@ -160,11 +178,23 @@ class PartnerSoapService:
         self._check_action(message)
         operation = self._by_request.get(message.operation)
         name = operation.name if operation else etree.QName(message.payload).localname
+        certificate = _certificate.get()
+        signed = _signature.get(SignatureVerdict())
         try:
             token = read_username_token(message.header)
-            credentials = Credentials("soap", token.password, token.username, token.digest)
+            credentials = Credentials(
+                "soap",
+                token.password,
+                token.username,
+                token.digest,
+                certificate,
+                signed.signer,
+                signed.problem,
+            )
         except SoapFault:
-            credentials = Credentials("soap", None)
+            credentials = Credentials(
+                "soap", None, None, False, certificate, signed.signer, signed.problem
+            )
         call = CallInfo(
             operation=f"{self.name}.{name}",
             grant=soap_grant(self.name, operation.name) if operation else None,
@@ -173,8 +203,10 @@ class PartnerSoapService:
         )
         try:
             partner = await run_in_threadpool(self._gate.admit, credentials, call)
-        except Unauthorised:
+        except Unauthorised as exc:
             refusal = DIGEST_NOT_SUPPORTED if credentials.digest else AUTHENTICATION_FAILED
+            if isinstance(exc, CertificateRefused | SignatureRefusedByGate):
+                refusal = str(exc)  # the certificate's own reason: revoked, expired, ...
             raise SoapFault.client(refusal) from None
         except UnknownOperation:
             raise SoapFault.client(f"unknown operation {name}") from None

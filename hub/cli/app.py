@@ -16,8 +16,10 @@ from hub.cli.audit_commands import audit_app
 from hub.cli.connector_commands import connectors_app, simulators_app
 from hub.cli.console_commands import operators_app, serve_console
 from hub.cli.contract_commands import contracts_app
+from hub.cli.document_commands import documents_app
 from hub.cli.output import CommandFailed, visible
 from hub.cli.partner_commands import partners_app
+from hub.cli.pki_commands import pki_app
 from hub.errors import HubError
 
 app = typer.Typer(
@@ -34,6 +36,8 @@ app.add_typer(simulators_app, name="simulators")
 app.add_typer(contracts_app, name="contracts")
 app.command("console")(serve_console)
 app.add_typer(operators_app, name="operators")
+app.add_typer(pki_app, name="pki")
+app.add_typer(documents_app, name="documents")
 
 
 def main() -> None:

@@ -149,12 +149,26 @@ def audit_export(
     output: Annotated[
         Path | None, typer.Option(help="Write JSON lines here instead of stdout.")
     ] = None,
+    bundle: Annotated[
+        Path | None,
+        typer.Option(
+            help="Write the case's evidence bundle (entries, checkpoint, documents, sealed "
+            "exchanges, certificates; signed) to this file; needs --correlation-id."
+        ),
+    ] = None,
 ) -> None:
     """Export audit entries as JSON lines, in chain order, with their hashes."""
     from hub.audit.export import export_entries
     from hub.store.engine import make_engine, make_session_factory
     from hub.store.migrate import upgrade
 
+    if bundle is not None:
+        if correlation_id is None or since is not None:
+            raise CommandFailed("--bundle takes one case: --correlation-id ID, without --since")
+        from hub.cli.bundle_commands import export_bundle
+
+        export_bundle(correlation_id, bundle)
+        return
     if correlation_id is None and since is None:
         raise CommandFailed("say what to export: --correlation-id ID and/or --since TIME")
     try:
@@ -185,3 +199,17 @@ def _write_lines(entries: Iterable[dict[str, Any]], sink: TextIO) -> int:
         sink.write(json.dumps(entry, ensure_ascii=False) + "\n")
         count += 1
     return count
+
+
+@audit_app.command("verify-bundle")
+def audit_verify_bundle(
+    file: Annotated[Path, typer.Argument(help="The bundle to check.", exists=True)],
+    ca: Annotated[
+        Path | None,
+        typer.Option(help="The national CA certificate to trust (default: the bundle's own)."),
+    ] = None,
+) -> None:
+    """Check an evidence bundle offline; exit 1 naming each thing that was changed."""
+    from hub.cli.bundle_commands import verify_bundle_file
+
+    verify_bundle_file(file, ca)

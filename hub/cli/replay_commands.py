@@ -215,6 +215,14 @@ def _render_story(story: dict[str, Any]) -> None:
         for r in story["results"]
     ]
     _section("Results", ["id", "type", "sent", "outcome"], results)
+    sealed = [
+        [x["sealed_at"][:19], x["agency"], x["operation"], x["direction"], x["bytes"]]
+        + [x["sha256"][:16]]
+        for x in story.get("sealed_exchanges") or []
+    ]
+    if sealed:
+        columns = ["at", "agency", "operation", "way", "bytes", "sha256"]
+        _section("Sealed exchanges", columns, sealed)
     failed = [
         [r["type"], str(c.get("check", "-")), str(c.get("agency", "-")), str(c.get("outcome"))]
         + [_reason(c.get("reason"))]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from hub.documents.desk import DocumentDesk
 from hub.errors import UnknownMessageType
 from hub.flows.base import Agencies, Flow, Results
 
@@ -28,8 +29,9 @@ class FlowRegistry:
         return sorted(self._flows)
 
 
-def default_flows() -> FlowRegistry:
-    """Every flow of the municipal queue interface and of the agencies' pushes."""
+def default_flows(documents: DocumentDesk | None = None) -> FlowRegistry:
+    """Every flow of the municipal queue interface and of the agencies' pushes; `documents`
+    signs the PDFs of approved licences (None: no documents are made)."""
     from hub.flows.agency_pushes import CrStatusChangedFlow, OwnershipTransferredFlow
     from hub.flows.building import BuildingPermitIssuedFlow, ConnectionCompletedFlow
     from hub.flows.investeasy import (
@@ -46,8 +48,8 @@ def default_flows() -> FlowRegistry:
     return FlowRegistry(
         [
             ParkingPermitFlow(),
-            LicenceRenewalFlow(),
-            LicenceIssueFlow(),
+            LicenceRenewalFlow(documents),
+            LicenceIssueFlow(documents),
             BuildingPermitIssuedFlow(),
             ConnectionCompletedFlow(),
             ViolationPaidFlow(),

@@ -8,10 +8,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from hub.contracts.envelope import CloudEvent
+from hub.documents.desk import DocumentDesk
 from hub.flows.base import Agencies, Results
 from hub.flows.licence_rules import LicenceDecision, LicenceFacts, decide_licence
 from hub.messages.unit_of_work import UnitOfWork
-from hub.store.tables import TradeLicence
+from hub.store.tables import IssuedDocument, TradeLicence
 
 LICENCE_NO_PREFIX = "MCT-TL-"
 NEW_LICENCE_BASE = 100_000  # new licences are numbered after the legacy register's range
@@ -110,11 +111,47 @@ def _result(data: dict[str, Any], decision: LicenceDecision, facts: LicenceFacts
     return result
 
 
+def deliver_licence(
+    documents: DocumentDesk | None, licence: TradeLicence, uow: UnitOfWork, *, renewed: bool
+) -> None:
+    """The approved licence as a signed bilingual PDF, kept with the case and audited by its
+    digest (nothing when no signing certificate is configured)."""
+    if documents is None:
+        return
+    document = documents.trade_licence(
+        licence_no=licence.licence_no,
+        cr_no=licence.cr_no,
+        name_en=licence.name_en,
+        name_ar=licence.name_ar,
+        activities=list(licence.activities or []),
+        expiry=licence.expiry,
+        renewed=renewed,
+    )
+    uow.records.deliver(
+        IssuedDocument(
+            kind=document.kind,
+            reference=document.reference,
+            correlationid=uow.correlationid,
+            sha256=document.sha256,
+            pdf=document.pdf,
+        )
+    )
+    uow.audit(
+        "document.issued",
+        document=document.kind,
+        reference=document.reference,
+        sha256=document.sha256,
+    )
+
+
 class LicenceRenewalFlow:
     """Renew a trade licence when every agency check passes."""
 
     handles = "licence.renewal.requested"
     results: tuple[str, ...] = ("licence.renewal.completed",)
+
+    def __init__(self, documents: DocumentDesk | None = None) -> None:
+        self.documents = documents  # signs the renewed licence's PDF when configured
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> LicenceFacts:
         return await gather_licence_facts(event, agencies)
@@ -140,6 +177,8 @@ class LicenceRenewalFlow:
         _record_checks(licence, event, decision)
         uow.records.save()
         uow.record_changed("trade_licence", licence.licence_no, before, licence_snapshot(licence))
+        if decision.approved:
+            deliver_licence(self.documents, licence, uow, renewed=True)
         result = {"licence_no": data["licence_no"], **_result(data, decision, facts)}
         uow.emit(results.event("licence.renewal.completed", result))
 
@@ -149,6 +188,9 @@ class LicenceIssueFlow:
 
     handles = "licence.issue.requested"
     results: tuple[str, ...] = ("licence.issue.completed",)
+
+    def __init__(self, documents: DocumentDesk | None = None) -> None:
+        self.documents = documents  # signs the new licence's PDF when configured
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> LicenceFacts:
         return await gather_licence_facts(event, agencies)
@@ -173,5 +215,6 @@ class LicenceIssueFlow:
             uow.records.save()  # the row's id numbers the licence
             licence.licence_no = f"{LICENCE_NO_PREFIX}{NEW_LICENCE_BASE + licence.id:06d}"
             uow.record_changed("trade_licence", licence.licence_no, None, licence_snapshot(licence))
+            deliver_licence(self.documents, licence, uow, renewed=False)
             result["licence_no"] = licence.licence_no
         uow.emit(results.event("licence.issue.completed", result))

@@ -19,6 +19,7 @@ from hub.store.queries import (
     message_summary,
     replays_of,
     results_of,
+    sealed_exchanges_of,
 )
 from hub.store.tables import AuditEntry, Message, MessageHistory, MessageStatus, OutboxEvent
 
@@ -112,6 +113,18 @@ def message_story(session: Session, row: Message) -> dict[str, Any]:
             {"at": e.recorded_at, **e.detail} for e in entries if e.kind == "record.changed"
         ],
         "results": [_result(r) for r in results_of(session, row.id)],
+        "sealed_exchanges": [
+            {
+                "agency": x.agency,
+                "operation": x.operation,
+                "direction": x.direction,
+                "bytes": len(x.body),
+                "sha256": x.sha256,
+                "sealed_at": x.sealed_at,
+                "signer_serial": x.signer_serial,
+            }
+            for x in sealed_exchanges_of(session, row.id)
+        ],
         "replays": [
             {
                 "id": r.id,

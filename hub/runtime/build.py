@@ -20,6 +20,7 @@ from hub.agencies.connector import (
     MessageChannel,
     load_connectors,
 )
+from hub.agencies.exchanges import ExchangeSeals, ws_signing
 from hub.agencies.gateway import AgencyGateway
 from hub.agencies.simulators import (
     RunningSimulator,
@@ -30,6 +31,7 @@ from hub.agencies.simulators import (
 from hub.audit.sealing import Checkpointer, SealTimer
 from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
+from hub.documents.desk import DocumentDesk
 from hub.flows import FlowRegistry, default_flows
 from hub.messages.settlement import AfterCommit
 from hub.pipeline import Pipeline
@@ -151,7 +153,8 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     contracts = ContractRegistry.load()
     simulators = start_simulators(connectors, simulated, settings.data_dir) if simulated else {}
     endpoints = {
-        name: Endpoint(cfg.url, cfg.credentials) for name, cfg in settings.agencies.items()
+        name: Endpoint(cfg.url, cfg.credentials, ws_signing(settings) if cfg.ws_security else None)
+        for name, cfg in settings.agencies.items()
     } | {
         name: Endpoint(run.server.url, dict(run.simulator.credentials))
         for name, run in simulators.items()
@@ -171,8 +174,15 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         contracts=contracts,
         connectors=connectors,
         clients=clients,
-        gateway=AgencyGateway(connectors, clients, contracts, breakers, settings.rate_limits),
-        flows=default_flows(),
+        gateway=AgencyGateway(
+            connectors,
+            clients,
+            contracts,
+            breakers,
+            settings.rate_limits,
+            ExchangeSeals.from_settings(settings, sessions),
+        ),
+        flows=default_flows(DocumentDesk.from_settings(settings)),
         sealer=sealer,
         seal_timer=SealTimer(sealer, sessions, settings.audit_seal_interval_s).start(),
         simulators=simulators,

@@ -17,6 +17,7 @@ from hub.store.tables import (
     MessageStatus,
     OutboxEvent,
     ReplayMode,
+    SealedExchange,
 )
 
 CHUNK = 500  # ids per IN (...) list, well under every engine's bind-parameter limit
@@ -139,6 +140,12 @@ def results_of(session: Session, message_id: str) -> list[OutboxEvent]:
     """The results a message caused (its outbox rows), in the order they were committed."""
     query = select(OutboxEvent).where(OutboxEvent.message_id == message_id)
     return list(session.scalars(query.order_by(OutboxEvent.created_at, OutboxEvent.id)))
+
+
+def sealed_exchanges_of(session: Session, message_id: str) -> list[SealedExchange]:
+    """The sealed agency requests and replies a message caused, in the order they were kept."""
+    query = select(SealedExchange).where(SealedExchange.message_id == message_id)
+    return list(session.scalars(query.order_by(SealedExchange.id)))
 
 
 def replays_of(session: Session, message_id: str) -> list[MessageReplay]:

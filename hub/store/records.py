@@ -16,7 +16,13 @@ from typing import Any, cast
 from sqlalchemy import RowMapping, Table, insert, select, update
 from sqlalchemy.orm import Session
 
-from hub.store.tables import BuildingPermit, ParkingPermit, ParkingViolation, TradeLicence
+from hub.store.tables import (
+    BuildingPermit,
+    IssuedDocument,
+    ParkingPermit,
+    ParkingViolation,
+    TradeLicence,
+)
 
 PERMIT_NO_PREFIX = "MCT-PK-"
 _PERMITS = cast(Table, ParkingPermit.__table__)
@@ -70,6 +76,10 @@ class Records:
     def add(self, record: Record) -> None:
         """A new record, written with the unit of work."""
         self._session.add(record)
+
+    def deliver(self, document: IssuedDocument) -> None:
+        """A signed document delivered for a record, written with the unit of work."""
+        self._session.add(document)
 
     def save(self) -> None:
         """Write pending changes now (new rows get their ids; the audit's `after` is what the

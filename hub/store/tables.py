@@ -7,7 +7,18 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Index, Integer, Numeric, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -421,3 +432,47 @@ class IsnadTenderChange(Base):
     message_id: Mapped[str] = mapped_column(String(200))
     relayed_at: Mapped[datetime | None] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IssuedDocument(Base):
+    """A document the municipality delivered (a licence as a signed bilingual PDF): the exact
+    signed bytes, their digest, and the case it belongs to (docs/PKI.md)."""
+
+    __tablename__ = "issued_documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(60))
+    correlationid: Mapped[str | None] = mapped_column(String(200))
+    sha256: Mapped[str] = mapped_column(String(64))
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_issued_documents_reference", "reference"),
+        Index("ix_issued_documents_correlationid", "correlationid"),
+    )
+
+
+class SealedExchange(Base):
+    """One agency request or reply as it went over the wire, sealed: the exact bytes, the
+    municipality's signature over their digest and the time, with the message it served."""
+
+    __tablename__ = "sealed_exchanges"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    correlationid: Mapped[str | None] = mapped_column(String(200))
+    message_id: Mapped[str | None] = mapped_column(String(200))
+    agency: Mapped[str] = mapped_column(String(40))
+    operation: Mapped[str] = mapped_column(String(80))
+    direction: Mapped[str] = mapped_column(String(10))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[str] = mapped_column(Text)
+    signer_serial: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        Index("ix_sealed_exchanges_correlationid", "correlationid"),
+        Index("ix_sealed_exchanges_message_id", "message_id"),
+    )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import hub.bus  # noqa: F401  (the embedded transport's URL alias)
 from hub.api.app import build_services, create_app
+from hub.api.mtls import server_tls
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
 from hub.bus.publisher import Publisher
 from hub.bus.topology import IN_EXCHANGE
@@ -65,7 +66,9 @@ class PartnerHub:
             self.settings, self.sessions, ContractRegistry.load(), self._publisher
         )
         self.registry = PartnerRegistry(self.sessions, SecretHasher(load_pepper(self.settings)))
-        self.server = LoopbackServer(create_app(services)).start()
+        # HTTPS with client certificates when the data folder holds a CA (`hub pki init`)
+        tls = server_tls(self.settings)
+        self.server = LoopbackServer(create_app(services), tls=tls).start()
 
     @property
     def url(self) -> str:
