@@ -22,7 +22,7 @@ from rich.text import Text
 from hub.cli.output import CommandFailed, console, json_line, shown, visible
 from hub.cli.timeparse import parse_when
 from hub.config import load_settings
-from hub.observability import configure_logging
+from hub.observability import configure_logging, mask_value
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -153,12 +153,19 @@ def replay_show(
     from hub.replay.history import case_story
 
     with _store() as sessions, sessions() as session:
-        stories = case_story(session, ident)
+        stories = [_masked(story) for story in case_story(session, ident)]
     if as_json:
         _json_lines(stories)
         return
     for story in stories:
         _render_story(story)
+
+
+def _masked(story: dict[str, Any]) -> dict[str, Any]:
+    """The story as the logs show it: a civil id or phone number in the request, a record's
+    before and after, or an audit entry's detail never reaches the terminal whole."""
+    masked: dict[str, Any] = mask_value("story", story)
+    return masked
 
 
 def _section(title: str, columns: list[str], rows: list[list[Any]]) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from connectors.rop import data as rop_register
 from hub.messages.marker import ReplayMarker
 from hub.pipeline import Outcome
 from tests.integration.test_replay import OutageBench, json_lines
@@ -80,6 +81,17 @@ def test_show_by_correlation_id_renders_the_case_as_tables(bench: OutageBench) -
     for heading in ("History", "Agency calls", "Record changes", "Results", "Replays"):
         assert heading in shown.stdout
     assert message_id in shown.stdout and "salim" in shown.stdout
+
+
+def test_show_masks_civil_ids_in_the_payload_records_and_audit(bench: OutageBench) -> None:
+    message_id, correlationid = replayed_case(bench)
+    civil_id = rop_register.valid_vehicles()[0].owner.civil_id
+    as_json = bench.cli_in_process("show", message_id, "--json")
+    as_text = bench.cli_in_process("show", correlationid)
+    [story] = json_lines(as_json.stdout)
+    assert story["payload"]["civil_id"] == "*" * (len(civil_id) - 2) + civil_id[-2:]
+    assert "Inbound payload" in as_text.stdout
+    assert civil_id not in as_json.stdout and civil_id not in as_text.stdout
 
 
 def ids(result: subprocess.CompletedProcess[str]) -> list[str]:
