@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 from hub.errors import UnknownMessageType
 from hub.flows.base import Agencies, Flow, Results
+from hub.flows.payment_billing import PaymentBilling
 
 __all__ = ["Agencies", "Flow", "FlowRegistry", "Results", "default_flows"]
 
@@ -28,19 +29,21 @@ class FlowRegistry:
         return sorted(self._flows)
 
 
-def default_flows() -> FlowRegistry:
-    """Every flow of the municipal queue interface and of the agencies' pushes."""
+def default_flows(billing: PaymentBilling | None = None) -> FlowRegistry:
+    """Every flow of the municipal queue interface and of the agencies' pushes; `billing`
+    makes decided cases that owe a fee wait for their payment."""
     from hub.flows.agency_pushes import CrStatusChangedFlow, OwnershipTransferredFlow
     from hub.flows.building import BuildingPermitIssuedFlow, ConnectionCompletedFlow
     from hub.flows.licence import LicenceIssueFlow, LicenceRenewalFlow
     from hub.flows.parking import ParkingPermitFlow
+    from hub.flows.payment import PaymentCreateFlow, PaymentPaidFlow, PaymentRefundFlow
     from hub.flows.sms_parking import SmsParkingFlow, SmsReplyFlow
     from hub.flows.violation import ViolationPaidFlow
 
     return FlowRegistry(
         [
             ParkingPermitFlow(),
-            LicenceRenewalFlow(),
+            LicenceRenewalFlow(billing),
             LicenceIssueFlow(),
             BuildingPermitIssuedFlow(),
             ConnectionCompletedFlow(),
@@ -49,5 +52,8 @@ def default_flows() -> FlowRegistry:
             OwnershipTransferredFlow(),
             SmsParkingFlow(),
             SmsReplyFlow(),
+            PaymentCreateFlow(),
+            PaymentPaidFlow(),
+            PaymentRefundFlow(),
         ]
     )

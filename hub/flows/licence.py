@@ -10,6 +10,8 @@ from typing import Any
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.licence_rules import LicenceDecision, LicenceFacts, decide_licence
+from hub.flows.payment_billing import Bill, PaymentBilling, bill
+from hub.flows.payment_rules import licence_renewal_fee
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import TradeLicence
 
@@ -111,10 +113,14 @@ def _result(data: dict[str, Any], decision: LicenceDecision, facts: LicenceFacts
 
 
 class LicenceRenewalFlow:
-    """Renew a trade licence when every agency check passes."""
+    """Renew a trade licence when every agency check passes; with `billing`, an approved
+    renewal waits for its fee (`awaiting-payment`) and the paid payment renews it."""
 
     handles = "licence.renewal.requested"
     results: tuple[str, ...] = ("licence.renewal.completed",)
+
+    def __init__(self, billing: PaymentBilling | None = None) -> None:
+        self.billing = billing
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> LicenceFacts:
         return await gather_licence_facts(event, agencies)
@@ -133,7 +139,13 @@ class LicenceRenewalFlow:
                 data["licence_no"], data["cr_no"], facts, list(activities), status="pending"
             )
             uow.records.add(licence)
-        if decision.approved:
+        if decision.approved and self.billing is not None and decision.new_expiry:
+            licence.status = "awaiting-payment"
+            fee = licence_renewal_fee(len(activities))
+            renews_to = {"new_expiry": decision.new_expiry.isoformat()}
+            due = Bill("licence-renewal", licence.licence_no, fee, data["cr_no"], renews_to)
+            bill(self.billing, event, due, uow, results)
+        elif decision.approved:
             licence.status, licence.expiry = "active", decision.new_expiry
         elif licence.status != "active" or (licence.expiry and licence.expiry < _today()):
             licence.status = "renewal-rejected"

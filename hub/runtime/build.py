@@ -31,6 +31,7 @@ from hub.audit.sealing import Checkpointer, SealTimer
 from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
 from hub.flows import FlowRegistry, default_flows
+from hub.flows.payment_billing import PaymentBilling
 from hub.messages.settlement import AfterCommit
 from hub.pipeline import Pipeline
 from hub.runtime.sms_inbound import SmsInbound
@@ -132,6 +133,13 @@ def _ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
+def payment_billing(settings: Settings) -> PaymentBilling | None:
+    """How decided cases are billed, or None when billing is off (HUB_PAYMENTS_BILLING)."""
+    if not settings.payments_billing:
+        return None
+    return PaymentBilling(settings.payment_provider, settings.payment_return_url)
+
+
 def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     """Build the hub from settings; agencies without a URL get their simulator when allowed."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -172,7 +180,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         connectors=connectors,
         clients=clients,
         gateway=AgencyGateway(connectors, clients, contracts, breakers, settings.rate_limits),
-        flows=default_flows(),
+        flows=default_flows(payment_billing(settings)),
         sealer=sealer,
         seal_timer=SealTimer(sealer, sessions, settings.audit_seal_interval_s).start(),
         simulators=simulators,
