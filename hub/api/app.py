@@ -17,6 +17,7 @@ from hub.api.health import health_router
 from hub.api.limits import BodySizeLimit, RequestTimeout
 from hub.api.ops import OpsGuard
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
+from hub.api.payment_notifications import NotifyKeys, payment_router
 from hub.api.problems import install_problem_handlers, problem_components
 from hub.api.pushes import PushService
 from hub.api.records import RecordReader
@@ -30,6 +31,7 @@ from hub.audit.sealing import Checkpointer
 from hub.bus.publisher import Publisher
 from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
+from hub.flows.payment_notices import NoticeDesk
 
 TITLE = "Muscat integration hub: partner endpoints"
 API_VERSION = "1.0.0"
@@ -51,6 +53,7 @@ class ApiServices:
     contracts: ContractRegistry
     settings: Settings
     sessions: sessionmaker[Session] | None = None  # for /readyz and /metrics
+    payments: NoticeDesk | None = None  # the payment providers' notifications
 
 
 def build_services(
@@ -77,6 +80,7 @@ def build_services(
         contracts=contracts,
         settings=settings,
         sessions=sessions,
+        payments=NoticeDesk(sessions, contracts, sealer),
     )
 
 
@@ -94,6 +98,13 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(
         rest_router(services.gate, services.records, services.pushes, services.contracts)
     )
+    if services.payments is not None:
+        pushes = services.pushes
+        app.include_router(
+            payment_router(
+                services.payments, NotifyKeys(settings), lambda rows: pushes.publish(list(rows))
+            )
+        )
     limit = settings.http_max_body_bytes
     for soap in (
         municipal_records(services.records, services.gate, max_body_bytes=limit),

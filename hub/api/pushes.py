@@ -199,3 +199,7 @@ class PushService:
         return PushAccepted(
             event_id=event_id, correlationid=case, type=type_, duplicate=False, published=published
         )
+
+    def publish(self, rows: list[OutboxEvent]) -> bool:
+        """Publish rows another door committed (a payment notice), as pushes are published."""
+        return self._out.publish_rows(self.sessions, rows)

@@ -21,8 +21,8 @@ class PaymentLedger:
         self._session = session
 
     def add(self, payment: Payment) -> None:
+        """A new payment, written with the unit of work."""
         self._session.add(payment)
-        self._session.flush()
 
     def by_reference(self, reference: str) -> Payment | None:
         return self._session.scalars(
