@@ -5,15 +5,17 @@ simulated national gateway, and renewed exactly once; on the embedded default an
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 
+from connectors.payments.signature import sign
 from hub.config import Settings
-from tests.integration.payment_hub import PayingHub, paying_hub, scratch_database
+from tests.integration.payment_hub import PayingHub, paying_hub, scratch_database, wait_until
 
 ENGINES = ["embedded", "rabbitmq+postgres"]
 
@@ -75,3 +77,117 @@ def test_a_renewal_is_billed_paid_and_renewed_exactly_once(hub: PayingHub) -> No
     assert "payment.notice.refused" in kinds
     payment = hub.payment(data["reference"])
     assert payment.status == "paid" and payment.amount == Decimal("25.000")
+
+
+def test_refused_notifications_change_nothing_and_are_audited(hub: PayingHub) -> None:
+    good = hub.establishment()
+    data = hub.billed(good)["data"]
+    epay = hub.provider("epay")
+    url = hub.notify_url("epay")
+    before = len(hub.refusals())
+
+    genuine = epay.pay(data["payment_id"])
+    forged = httpx.post(url, content=genuine.body, headers={genuine.header: "0" * 64})
+    unknown_body = genuine.body.replace(data["payment_id"].encode(), b"EP-999999")
+    unknown = httpx.post(
+        url, content=unknown_body, headers={genuine.header: sign(unknown_body, epay.notify_key)}
+    )
+    cheaper = epay.deliver(epay.pay(data["payment_id"], amount="24.999"))
+    dollars = epay.deliver(epay.pay(data["payment_id"], currency="USD"))
+    unsigned = httpx.post(url, content=genuine.body)
+    garbage = httpx.post(url, content=b"{", headers={genuine.header: sign(b"{", epay.notify_key)})
+
+    answers = {
+        "bad-signature": forged,
+        "unknown-payment": unknown,
+        "amount-mismatch": cheaper,
+        "invalid-notification": garbage,
+    }
+    for kind, answer in answers.items():
+        assert answer.headers["content-type"] == "application/problem+json", kind
+        assert answer.json()["type"] == f"urn:muscat-hub:problem:{kind}", answer.text
+    assert [forged.status_code, unknown.status_code, unsigned.status_code] == [401, 404, 401]
+    assert [cheaper.status_code, dollars.status_code, garbage.status_code] == [422, 422, 422]
+    assert dollars.json()["type"].endswith("amount-mismatch")
+    assert hub.payment(data["reference"]).status == "pending"
+    assert hub.licence(good.licence_no).status == "awaiting-payment"
+    refused = [r["problem"] for r in hub.refusals()[before:]]
+    assert sorted(refused) == sorted(
+        ["bad-signature", "unknown-payment", "amount-mismatch", "amount-mismatch"]
+        + ["bad-signature", "invalid-notification"]
+    )
+
+
+def test_an_expired_payment_leaves_the_case_unpaid_and_a_late_notice_is_refused(
+    hub: PayingHub,
+) -> None:
+    good = hub.establishment()
+    data = hub.billed(good)["data"]
+    expires_at = hub.payment(data["reference"]).expires_at
+    assert expires_at is not None
+    assert hub.worker.payments.sweep(now=expires_at + timedelta(seconds=1)) >= 1
+    unpaid = hub.result("payment.unpaid", lambda d: d["case"] == good.licence_no)
+    assert unpaid["data"]["status"] == "expired"
+    assert "دون سداد" in unpaid["data"]["reason"]["ar"]
+
+    late = hub.provider("epay").deliver(hub.provider("epay").pay(data["payment_id"]))
+    assert late.status_code == 409 and late.json()["type"].endswith("payment-expired")
+    assert hub.payment(data["reference"]).status == "expired"
+    assert hub.licence(good.licence_no).status == "awaiting-payment"
+    assert hub.results_of("payment.completed", good.licence_no) == []
+
+
+def test_a_failed_payment_says_so_and_changes_no_licence(hub: PayingHub) -> None:
+    good = hub.establishment()
+    data = hub.billed(good)["data"]
+    epay = hub.provider("epay")
+    assert epay.deliver(epay.pay(data["payment_id"], status="FAILED")).status_code == 200
+    unpaid = hub.result("payment.unpaid", lambda d: d["case"] == good.licence_no)
+    assert unpaid["data"]["status"] == "failed"
+    assert hub.payment(data["reference"]).status == "failed"
+    assert hub.licence(good.licence_no).status == "awaiting-payment"
+
+
+def test_a_lost_notification_is_found_by_the_status_query(hub: PayingHub) -> None:
+    good = hub.establishment()
+    data = hub.billed(good)["data"]
+    epay = hub.provider("epay")
+    notification = epay.pay(data["payment_id"])  # paid, but the notification is lost
+    created = hub.payment(data["reference"]).created_at
+    quiet = timedelta(seconds=hub.runtime.settings.payment_status_after_s)
+    assert hub.worker.payments.sweep(now=created + quiet / 2) == 0  # not silent long enough
+    assert hub.worker.payments.sweep(now=created + quiet + timedelta(seconds=1)) == 1
+    completed = hub.result("payment.completed", lambda d: d["case"] == good.licence_no)
+    assert completed["data"]["outcome"] == "renewed"
+    assert hub.licence(good.licence_no).status == "active"
+    late = epay.deliver(notification)  # the notification turns up after all
+    assert late.status_code == 409 and late.json()["type"].endswith("already-paid")
+    assert len(hub.results_of("payment.completed", good.licence_no)) == 1
+    assert "payment.paid" in hub.audit_kinds(completed["correlationid"])
+
+
+def test_a_payment_for_a_case_refused_meanwhile_is_refunded_once(hub: PayingHub) -> None:
+    good = hub.establishment()
+    data = hub.billed(good)["data"]
+    cancelled = {
+        "cr_no": good.cr_no,
+        "status": "cancelled",
+        "effective_date": "2026-12-01",
+        "reason": "شطب السجل التجاري بناءً على طلب المالك",
+    }
+    hub.send("moci.cr.status-changed", cancelled)
+    hub.result("licence.suspended", lambda d: d["licence_no"] == good.licence_no)
+    epay = hub.provider("epay")
+    assert epay.deliver(epay.pay(data["payment_id"])).status_code == 200
+    completed = hub.result("payment.completed", lambda d: d["case"] == good.licence_no)
+    assert completed["data"]["outcome"] == "refund-due"
+    refunded = hub.result("payment.refunded", lambda d: d["case"] == good.licence_no)
+    assert refunded["data"]["amount"] == data["amount"]
+    assert epay.payments[data["payment_id"]].status == "REFUNDED"
+    payment = wait_until(
+        lambda: (p := hub.payment(data["reference"])).status == "refunded" and p, "refunded"
+    )
+    assert payment.refund_id == refunded["data"]["refund_id"]
+    assert hub.licence(good.licence_no).status == "suspended"
+    assert len(hub.results_of("payment.refunded", good.licence_no)) == 1
+    assert hub.audit_kinds(completed["correlationid"]).count("payment.paid") == 1
