@@ -21,8 +21,8 @@ from hub.config import Settings
 from hub.runtime.build import HubRuntime, build_runtime
 from hub.runtime.worker_thread import WorkerThread
 from hub.serving import LoopbackServer
-from hub.store.tables import AuditEntry, Payment, TradeLicence
-from tests.e2e.harness import MunicipalBackend
+from hub.store.tables import AuditEntry, Message, Payment, TradeLicence
+from tests.e2e.harness import MunicipalBackend, hub_env
 
 T = TypeVar("T")
 
@@ -55,6 +55,12 @@ class PayingHub:
     """What the payment tests drive: municipal.in/out, the provider simulators, the store."""
 
     def __init__(self, runtime: HubRuntime, worker: WorkerThread, api: LoopbackServer) -> None:
+        settings = runtime.settings
+        extra = {"HUB_DATA_DIR": str(settings.data_dir)}
+        if not settings.is_embedded:
+            extra |= {"HUB_DATABASE_URL": runtime.settings.resolved_database_url}
+            extra |= {"HUB_BROKER_URL": runtime.broker_url}
+        self.env = hub_env(settings.data_dir, **extra)  # for the `hub` command line
         self.runtime = runtime
         self.worker = worker
         self.api = api
@@ -122,6 +128,14 @@ class PayingHub:
                     select(AuditEntry.kind)
                     .where(AuditEntry.correlationid == correlationid)
                     .order_by(AuditEntry.seq)
+                )
+            )
+
+    def message_status(self, type_: str, correlationid: str) -> str | None:
+        with self.runtime.sessions() as session:
+            return session.scalar(
+                select(Message.status).where(
+                    Message.type == type_, Message.correlationid == correlationid
                 )
             )
 

@@ -15,7 +15,14 @@ from sqlalchemy import Engine
 
 from connectors.payments.signature import sign
 from hub.config import Settings
-from tests.integration.payment_hub import PayingHub, paying_hub, scratch_database, wait_until
+from tests.e2e.harness import run_cli
+from tests.integration.payment_hub import (
+    PayingHub,
+    paying_hub,
+    renewal,
+    scratch_database,
+    wait_until,
+)
 
 ENGINES = ["embedded", "rabbitmq+postgres"]
 
@@ -30,6 +37,7 @@ def hub(
         "payments_billing": True,
         "retry_ladder": "1s,1s",
         "payment_sweep_s": 3600.0,  # the tests sweep by hand, as if at a chosen time
+        "circuit_reset_s": 1.0,  # an open circuit must not hold the ladder back for long
     }
     if request.param == "embedded":
         with paying_hub(Settings(**options)) as running:
@@ -191,3 +199,36 @@ def test_a_payment_for_a_case_refused_meanwhile_is_refunded_once(hub: PayingHub)
     assert hub.licence(good.licence_no).status == "suspended"
     assert len(hub.results_of("payment.refunded", good.licence_no)) == 1
     assert hub.audit_kinds(completed["correlationid"]).count("payment.paid") == 1
+
+
+def test_a_gateway_down_at_create_rides_the_ladder_then_a_replay_bills_once(
+    hub: PayingHub,
+) -> None:
+    good = hub.establishment()
+    epay = hub.provider("epay")
+    epay.set_fault("outage")
+    try:
+        hub.send("licence.renewal.requested", renewal(good))
+        decided = hub.result(
+            "licence.renewal.completed", lambda d: d["licence_no"] == good.licence_no
+        )
+        case = decided["correlationid"]
+        wait_until(
+            lambda: hub.message_status("payment.create.requested", case) == "dead",
+            "the create to run out of its ladder",
+        )
+    finally:
+        epay.set_fault("none")
+    assert hub.licence(good.licence_no).status == "awaiting-payment"
+    [billed] = [p for p in epay.payments.values() if p.payer_reference == good.cr_no] or [None]
+    assert billed is None  # the provider never created it while down
+    replayed = run_cli(
+        hub.env,
+        "replay", "run", "--type", "payment.create.requested", "--status", "dead",
+        "--reason", "epay is back", "--operator", "test",
+    )  # fmt: skip
+    assert replayed.returncode == 0, replayed.stderr
+    requested = hub.result("payment.requested", lambda d: d["case"] == good.licence_no)
+    assert requested["correlationid"] == case
+    assert len([p for p in epay.payments.values() if p.payer_reference == good.cr_no]) == 1
+    assert hub.message_status("payment.create.requested", case) == "done"
