@@ -12,6 +12,7 @@ import httpx
 
 from connectors.payments import mapping
 from connectors.payments.identity import Provider
+from connectors.payments.settlement import SettlementReportError, read_report
 from connectors.replies import ReplyRejected, judge_status
 from connectors.rest.client import AgencySchemas, JsonAgencyClient, judge
 from contracts import CONTRACTS_DIR
@@ -95,6 +96,24 @@ class PaymentClient:
         if not response.headers.get("content-type", "").startswith("text/csv"):
             raise PermanentAgencyError(self.provider.name, "settlement_report", "reply is not CSV")
         return response.text
+
+    async def settlement(self, day: date) -> list[dict[str, str]]:
+        """The settlement report of `day` as canonical rows (amounts as three-decimal text);
+        a report the hub cannot read is a permanent error naming the line."""
+        try:
+            rows = read_report(await self.settlement_report(day))
+        except SettlementReportError as exc:
+            raise PermanentAgencyError(self.provider.name, "settlement_report", str(exc)) from None
+        return [
+            {
+                "payment_id": row.payment_id,
+                "reference": row.merchant_reference,
+                "amount": f"{row.amount}",
+                "currency": row.currency,
+                "paid_at": row.paid_at,
+            }
+            for row in rows
+        ]
 
     async def health(self) -> Health:
         return await self._api.health()

@@ -17,6 +17,7 @@ from hub.cli.connector_commands import connectors_app, simulators_app
 from hub.cli.contract_commands import contracts_app
 from hub.cli.output import CommandFailed, visible
 from hub.cli.partner_commands import partners_app
+from hub.cli.payment_commands import payments_app
 from hub.errors import HubError
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(simulators_app, name="simulators")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(payments_app, name="payments")
 
 
 def main() -> None:

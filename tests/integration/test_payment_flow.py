@@ -4,8 +4,10 @@ simulated national gateway, and renewed exactly once; on the embedded default an
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -232,3 +234,45 @@ def test_a_gateway_down_at_create_rides_the_ladder_then_a_replay_bills_once(
     assert requested["correlationid"] == case
     assert len([p for p in epay.payments.values() if p.payer_reference == good.cr_no]) == 1
     assert hub.message_status("payment.create.requested", case) == "done"
+
+
+def test_reconcile_names_every_difference_and_exits_non_zero(
+    hub: PayingHub, tmp_path: Path
+) -> None:
+    """Last in the module: it reconciles the day the tests above paid their payments on."""
+    good = hub.establishment()
+    data = hub.billed(good)["data"]
+    epay = hub.provider("epay")
+    assert epay.deliver(epay.pay(data["payment_id"])).status_code == 200
+    hub.result("payment.completed", lambda d: d["case"] == good.licence_no)
+    today = datetime.now(UTC).date()
+    paid = [p for p in epay.payments.values() if p.paid_at and p.paid_at.date() == today]
+    stranger = dataclasses.replace(paid[0], payment_id="EP-900001", reference="NOT-OURS")
+    epay.payments[stranger.payment_id] = stranger  # settled by the provider, unknown to us
+    epay.payments[data["payment_id"]].amount = Decimal("24.500")  # settled for less
+    missing = [p for p in paid if p.payment_id != data["payment_id"]][-1]
+    missing.paid_at = datetime.now(UTC) - timedelta(days=2)  # not in today's report
+
+    csv_path = tmp_path / "recon.csv"
+    ran = run_cli(
+        hub.env, "payments", "reconcile", "--date", today.isoformat(), "--out", str(csv_path)
+    )
+    assert ran.returncode == 3, ran.stderr
+    lines = {row["payment_id"]: row for row in csv.DictReader(csv_path.open(encoding="utf-8"))}
+    assert lines["EP-900001"]["kind"] == "paid-not-recorded"
+    assert lines[data["payment_id"]]["kind"] == "amount-differs"
+    assert lines[data["payment_id"]]["settled_amount"] == "24.500"
+    assert lines[data["payment_id"]]["recorded_amount"] == "25.000"
+    assert lines[missing.payment_id]["kind"] == "recorded-not-settled"
+    others = [
+        r["kind"]
+        for pid, r in lines.items()
+        if pid not in {"EP-900001", data["payment_id"], missing.payment_id}
+    ]
+    assert set(others) <= {"matched", "paid-not-recorded"}  # paid after expiry: not recorded
+    assert "amount-differs" in ran.stdout and "EP-900001" in ran.stdout
+
+    quiet = run_cli(
+        hub.env, "payments", "reconcile", "--date", "2020-01-01", "--out", str(tmp_path / "q.csv")
+    )
+    assert quiet.returncode == 0, quiet.stderr
