@@ -37,6 +37,7 @@ def default_flows(billing: PaymentBilling | None = None) -> FlowRegistry:
     from hub.flows.licence import LicenceIssueFlow, LicenceRenewalFlow
     from hub.flows.parking import ParkingPermitFlow
     from hub.flows.payment import PaymentCreateFlow, PaymentPaidFlow, PaymentRefundFlow
+    from hub.flows.payment_fine import FineDueFlow
     from hub.flows.sms_parking import SmsParkingFlow, SmsReplyFlow
     from hub.flows.violation import ViolationPaidFlow
 
@@ -55,5 +56,6 @@ def default_flows(billing: PaymentBilling | None = None) -> FlowRegistry:
             PaymentCreateFlow(),
             PaymentPaidFlow(),
             PaymentRefundFlow(),
+            FineDueFlow(billing),
         ]
     )

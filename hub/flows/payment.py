@@ -44,7 +44,9 @@ class PaymentCreateFlow:
     """Ask the provider for the payment; tell the municipality where the payer pays."""
 
     handles = "payment.create.requested"
-    results: tuple[str, ...] = ("payment.requested",)
+    # payment.unpaid is the same payment's other end, said by the notice desk or the sweep
+    # (hub/flows/payment_notices.py) when it expires or fails instead of being paid.
+    results: tuple[str, ...] = ("payment.requested", "payment.unpaid")
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> dict[str, Any]:
         data = event.data
@@ -104,7 +106,7 @@ class PaymentPaidFlow:
                 "payment.completion.skipped", reference=payment.reference, status=payment.status
             )
             return
-        done = complete(payment, uow)
+        done = complete(payment, uow, results)
         completed = _head(payment) | {"paid_at": event.data["paid_at"]}
         if done.outcome is not None:
             completed["outcome"] = done.outcome

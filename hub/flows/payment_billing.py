@@ -35,6 +35,7 @@ class Bill:
     amount: Decimal
     payer_reference: str
     case_data: dict[str, Any]
+    provider: str | None = None  # the payer's choice; the billing's default otherwise
 
 
 def payment_reference(event: CloudEvent, service: str) -> str:
@@ -48,9 +49,10 @@ def bill(
 ) -> Payment:
     """Record what the case owes and ask for the payment to be created."""
     reference = payment_reference(event, bill.service)
+    provider = bill.provider or billing.provider
     payment = Payment(
         reference=reference,
-        provider=billing.provider,
+        provider=provider,
         service=bill.service,
         case_key=bill.case,
         amount=bill.amount,
@@ -66,7 +68,7 @@ def bill(
     create = {
         "service": bill.service,
         "case": bill.case,
-        "provider": billing.provider,
+        "provider": provider,
         "reference": reference,
         "amount": as_text(bill.amount),
         "currency": CURRENCY,

@@ -1,6 +1,7 @@
 """What a paid payment completes, per service: the licence renewed (once: only a licence still
-awaiting its payment is renewed), or the word that the case was refused meanwhile, which makes
-the payment due for a refund."""
+awaiting its payment is renewed), the fine handed to the existing violation flow to settle
+with ROP, or the word that the case was refused meanwhile, which makes the payment due for a
+refund."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from hub.flows.base import Results
 from hub.flows.licence import licence_snapshot
+from hub.flows.payment_billing import IN_EXCHANGE
+from hub.flows.payment_rules import as_text
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import Payment
 
@@ -24,7 +28,7 @@ class Completion:
     refused_status: str | None = None
 
 
-def complete_licence_renewal(payment: Payment, uow: UnitOfWork) -> Completion:
+def complete_licence_renewal(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
     licence = uow.records.licence(payment.case_key)
     if licence is None or licence.status != AWAITING_PAYMENT:
         return Completion(refused_status=licence.status if licence else "unknown")
@@ -36,13 +40,33 @@ def complete_licence_renewal(payment: Payment, uow: UnitOfWork) -> Completion:
     return Completion(outcome="renewed", expiry=expiry)
 
 
-COMPLETIONS: dict[str, Callable[[Payment, UnitOfWork], Completion]] = {
+def settle_fine(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
+    """The paid fine goes to ROP through the existing flow (violation.parking.paid), now with
+    a payment reference the hub verified instead of one taken on trust."""
+    violation = uow.records.violation(payment.case_key)
+    if violation is not None and violation.status == "settled":
+        return Completion(refused_status="already settled")
+    assert payment.paid_at is not None and payment.payment_id is not None
+    paid = {
+        "violation_no": payment.case_key,
+        "plate": dict(payment.case_data["plate"]),
+        "amount_omr": as_text(payment.amount),
+        "payment_reference": payment.payment_id,
+        "paid_at": payment.paid_at.isoformat(),
+    }
+    event = results.event("violation.parking.paid", paid, key=payment.reference)
+    uow.emit(event, exchange=IN_EXCHANGE)
+    return Completion(outcome="settling")
+
+
+COMPLETIONS: dict[str, Callable[[Payment, UnitOfWork, Results], Completion]] = {
     "licence-renewal": complete_licence_renewal,
+    "parking-fine": settle_fine,
 }
 
 
-def complete(payment: Payment, uow: UnitOfWork) -> Completion:
+def complete(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
     completer = COMPLETIONS.get(payment.service)
     if completer is None:
         return Completion(refused_status=f"no completion for {payment.service}")
-    return completer(payment, uow)
+    return completer(payment, uow, results)

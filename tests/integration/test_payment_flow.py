@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine
 
 from connectors.payments.signature import sign
+from connectors.rop import violations
 from hub.config import Settings
 from tests.e2e.harness import run_cli
 from tests.integration.payment_hub import (
@@ -234,6 +235,38 @@ def test_a_gateway_down_at_create_rides_the_ladder_then_a_replay_bills_once(
     assert requested["correlationid"] == case
     assert len([p for p in epay.payments.values() if p.payer_reference == good.cr_no]) == 1
     assert hub.message_status("payment.create.requested", case) == "done"
+
+
+def test_a_fine_paid_through_bank_muscat_is_settled_with_rop(hub: PayingHub) -> None:
+    fine = violations.violations()[1]
+    due = {
+        "violation_no": fine.violation_no,
+        "plate": {"number": fine.plate_number, "code": fine.plate_code},
+        "amount_omr": fine.amount_omr,
+        "payer_reference": "CIV-PAYER-0001",
+        "provider": "bankmuscat",
+    }
+    hub.send("violation.parking.fine-due", due)
+    data = hub.result("payment.requested", lambda d: d["case"] == fine.violation_no)["data"]
+    assert data["provider"] == "bankmuscat" and data["amount"] == fine.amount_omr
+    assert data["payment_id"].startswith("BM-")
+    bank = hub.provider("bankmuscat")
+    answer = bank.deliver(bank.pay(data["payment_id"]))
+    assert answer.status_code == 200, answer.text
+    completed = hub.result("payment.completed", lambda d: d["case"] == fine.violation_no)
+    assert completed["data"]["outcome"] == "settling"
+    settled = hub.result(
+        "violation.parking.settled", lambda d: d["violation_no"] == fine.violation_no
+    )
+    assert settled["data"]["outcome"] == "settled"
+    assert settled["correlationid"] == completed["correlationid"]
+    # the same notification signed with the other provider's key is refused
+    resent = bank.notifications_sent[-1]
+    other_key = {resent.header: sign(resent.body, hub.provider("epay").notify_key)}
+    assert (
+        httpx.post(hub.notify_url("bankmuscat"), content=resent.body, headers=other_key).status_code
+        == 401
+    )
 
 
 def test_reconcile_names_every_difference_and_exits_non_zero(
