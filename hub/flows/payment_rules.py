@@ -13,7 +13,7 @@ when a payment is not made or is refunded, in English and Arabic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 MILLS = Decimal("0.001")
 CURRENCY = "OMR"
@@ -21,8 +21,8 @@ DEFAULT_PROVIDER = "epay"
 
 
 def omr(value: Decimal | str) -> Decimal:
-    """An amount in rials, quantized to the baisa (0.001)."""
-    return Decimal(value).quantize(MILLS)
+    """An amount in rials, quantized to the baisa (0.001), half a baisa rounded up."""
+    return Decimal(value).quantize(MILLS, rounding=ROUND_HALF_UP)
 
 
 def as_text(amount: Decimal) -> str:
