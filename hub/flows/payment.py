@@ -33,10 +33,13 @@ def _head(payment: Payment) -> dict[str, Any]:
     }
 
 
-def _payment(uow: UnitOfWork, reference: str) -> Payment:
+def _payment(uow: UnitOfWork, event: CloudEvent) -> Payment | None:
+    """The payment a message is about; None (audited, nothing changes) for a reference the
+    hub never billed: only the hub's own billing queues these messages."""
+    reference = event.data["reference"]
     payment = PaymentLedger(uow.session).by_reference(reference)
-    if payment is None:  # billed in the same transaction that queued this message
-        raise LookupError(f"no payment {reference!r} in the store")
+    if payment is None:
+        uow.audit("payment.unknown", reference=reference, type=event.type)
     return payment
 
 
@@ -68,7 +71,9 @@ class PaymentCreateFlow:
     def apply(
         self, event: CloudEvent, facts: dict[str, Any], uow: UnitOfWork, results: Results
     ) -> None:
-        payment = _payment(uow, event.data["reference"])
+        payment = _payment(uow, event)
+        if payment is None:
+            return
         before = payment_snapshot(payment)
         moved = PaymentLedger(uow.session).move(
             payment,
@@ -100,7 +105,9 @@ class PaymentPaidFlow:
         return None  # the payment is in the store, verified when it was accepted
 
     def apply(self, event: CloudEvent, facts: None, uow: UnitOfWork, results: Results) -> None:
-        payment = _payment(uow, event.data["reference"])
+        payment = _payment(uow, event)
+        if payment is None:
+            return
         if payment.status != PaymentStatus.PAID:
             uow.audit(
                 "payment.completion.skipped", reference=payment.reference, status=payment.status
@@ -150,7 +157,9 @@ class PaymentRefundFlow:
     def apply(
         self, event: CloudEvent, facts: dict[str, Any], uow: UnitOfWork, results: Results
     ) -> None:
-        payment = _payment(uow, event.data["reference"])
+        payment = _payment(uow, event)
+        if payment is None:
+            return
         if not facts.get("refunded"):
             uow.audit("payment.refund.refused", reference=payment.reference, provider_says=facts)
             return

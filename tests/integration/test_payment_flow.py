@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -267,6 +268,24 @@ def test_a_fine_paid_through_bank_muscat_is_settled_with_rop(hub: PayingHub) -> 
         httpx.post(hub.notify_url("bankmuscat"), content=resent.body, headers=other_key).status_code
         == 401
     )
+
+
+def test_the_same_notification_racing_itself_pays_once(hub: PayingHub) -> None:
+    good = hub.establishment()
+    data = hub.billed(good)["data"]
+    epay = hub.provider("epay")
+    notification = epay.pay(data["payment_id"])
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: epay.deliver(notification), range(4)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200, 409, 409, 409], [a.text for a in answers]
+    hub.result("payment.completed", lambda d: d["case"] == good.licence_no)
+    assert len(hub.results_of("payment.completed", good.licence_no)) == 1
+    assert hub.audit_kinds(data_correlation(hub, data)).count("payment.paid") == 1
+
+
+def data_correlation(hub: PayingHub, data: dict[str, str]) -> str:
+    return hub.payment(data["reference"]).correlationid
 
 
 def test_reconcile_names_every_difference_and_exits_non_zero(
