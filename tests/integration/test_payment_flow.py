@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -286,6 +287,15 @@ def test_the_same_notification_racing_itself_pays_once(hub: PayingHub) -> None:
 
 def data_correlation(hub: PayingHub, data: dict[str, str]) -> str:
     return hub.payment(data["reference"]).correlationid
+
+
+def test_metrics_show_payments_by_state_and_provider(hub: PayingHub) -> None:
+    scraped = httpx.get(f"{hub.api.url}/metrics").text
+    assert re.search(r'hub_payments\{provider="epay",state="paid"\} [1-9]', scraped), scraped
+    assert re.search(r'hub_payments\{provider="bankmuscat",state="paid"\} [1-9]', scraped)
+    assert 'hub_payment_notices_total{outcome="accepted",provider="epay"}' in scraped
+    assert 'outcome="bad-signature"' in scraped
+    assert "hub_payment_notification_latency_seconds_count" in scraped
 
 
 def test_reconcile_names_every_difference_and_exits_non_zero(
