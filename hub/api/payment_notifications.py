@@ -124,8 +124,9 @@ def payment_router(desk: NoticeDesk, keys: NotifyKeys, publish: Publish) -> APIR
                 raise NoticeRefused("bad-signature", 401, "the signature does not match the body")
             notice = _notice(provider, body)
         except NoticeRefused as refused:
-            desk.refuse(provider[:30], refused, body_bytes=len(body))
-            PAYMENT_NOTICES.labels(provider=provider[:30], outcome=refused.kind).inc()
+            known = provider if key is not None else "unknown"  # no label per made-up name
+            desk.refuse(known, refused, provider_named=provider[:60], body_bytes=len(body))
+            PAYMENT_NOTICES.labels(provider=known, outcome=refused.kind).inc()
             return problem_response(request, refused.status, refused.detail, kind=refused.kind)
         return await _accept(desk, publish, notice, request)
 
