@@ -110,7 +110,9 @@ def test_refused_notifications_change_nothing_and_are_audited(hub: PayingHub) ->
     unsigned = httpx.post(url, content=genuine.body)
     garbage = httpx.post(url, content=b"{", headers={genuine.header: sign(b"{", epay.notify_key)})
 
+    nobody = httpx.post(hub.notify_url("nobody"), content=genuine.body, headers=genuine.headers)
     answers = {
+        "unknown-provider": nobody,
         "bad-signature": forged,
         "unknown-payment": unknown,
         "amount-mismatch": cheaper,
@@ -120,6 +122,7 @@ def test_refused_notifications_change_nothing_and_are_audited(hub: PayingHub) ->
         assert answer.headers["content-type"] == "application/problem+json", kind
         assert answer.json()["type"] == f"urn:muscat-hub:problem:{kind}", answer.text
     assert [forged.status_code, unknown.status_code, unsigned.status_code] == [401, 404, 401]
+    assert nobody.status_code == 404
     assert [cheaper.status_code, dollars.status_code, garbage.status_code] == [422, 422, 422]
     assert dollars.json()["type"].endswith("amount-mismatch")
     assert hub.payment(data["reference"]).status == "pending"
@@ -127,7 +130,7 @@ def test_refused_notifications_change_nothing_and_are_audited(hub: PayingHub) ->
     refused = [r["problem"] for r in hub.refusals()[before:]]
     assert sorted(refused) == sorted(
         ["bad-signature", "unknown-payment", "amount-mismatch", "amount-mismatch"]
-        + ["bad-signature", "invalid-notification"]
+        + ["bad-signature", "invalid-notification", "unknown-provider"]
     )
 
 
