@@ -43,7 +43,7 @@ def default_flows(billing: PaymentBilling | None = None) -> FlowRegistry:
 
     return FlowRegistry(
         [
-            ParkingPermitFlow(),
+            ParkingPermitFlow(billing),
             LicenceRenewalFlow(billing),
             LicenceIssueFlow(),
             BuildingPermitIssuedFlow(),

@@ -7,16 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 from hub.flows.base import Results
 from hub.flows.licence import licence_snapshot
+from hub.flows.parking import issued_result, snapshot_of
 from hub.flows.payment_billing import IN_EXCHANGE
 from hub.flows.payment_rules import as_text
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import Payment
 
 AWAITING_PAYMENT = "awaiting-payment"
+PERMIT_COLUMNS = (
+    "application_no", "plate_number", "plate_code", "civil_id", "zone", "months", "reasons",
+    "valid_from", "valid_until", "correlationid", "owner_name_en", "owner_name_ar",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,23 @@ def complete_licence_renewal(payment: Payment, uow: UnitOfWork, results: Results
     uow.records.save()
     uow.record_changed("trade_licence", licence.licence_no, before, licence_snapshot(licence))
     return Completion(outcome="renewed", expiry=expiry)
+
+
+def issue_parking_permit(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
+    """An awaiting-payment permit is issued (numbered), once; its permit.parking.completed
+    goes out now, as it would have at the decision without billing."""
+    permit = uow.records.parking_permit(payment.case_key)
+    if permit is None or permit.status != AWAITING_PAYMENT:
+        return Completion(refused_status=permit.status if permit else "unknown")
+    values = {column: getattr(permit, column) for column in PERMIT_COLUMNS}
+    values |= {"status": "issued", "updated_at": datetime.now(UTC)}
+    before = uow.records.write_parking_permit(values, issue_number=True, now=values["updated_at"])
+    uow.record_changed(
+        "parking_permit", permit.application_no, snapshot_of(before), snapshot_of(values)
+    )
+    plate = {"number": permit.plate_number, "code": permit.plate_code}
+    uow.emit(results.event("permit.parking.completed", issued_result(values, plate)))
+    return Completion(outcome="issued")
 
 
 def settle_fine(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
@@ -62,6 +84,7 @@ def settle_fine(payment: Payment, uow: UnitOfWork, results: Results) -> Completi
 COMPLETIONS: dict[str, Callable[[Payment, UnitOfWork, Results], Completion]] = {
     "licence-renewal": complete_licence_renewal,
     "parking-fine": settle_fine,
+    "parking-permit": issue_parking_permit,
 }
 
 

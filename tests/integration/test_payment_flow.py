@@ -7,17 +7,20 @@ from __future__ import annotations
 import csv
 import dataclasses
 import re
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine
 
 from connectors.payments.signature import sign
+from connectors.rop import data as rop_register
 from connectors.rop import violations
 from hub.config import Settings
 from tests.e2e.harness import run_cli
@@ -299,6 +302,37 @@ def test_metrics_show_payments_by_state_and_provider(hub: PayingHub) -> None:
     assert 'hub_payment_notices_total{outcome="accepted",provider="epay"}' in scraped
     assert 'outcome="bad-signature"' in scraped
     assert "hub_payment_notification_latency_seconds_count" in scraped
+
+
+def test_a_parking_permit_is_issued_once_its_fee_is_paid(hub: PayingHub) -> None:
+    vehicle = rop_register.valid_vehicles()[7]
+    application = f"PKA-PAY-{uuid.uuid4().hex[:6].upper()}"
+    request = {
+        "application_no": application,
+        "plate": {"number": vehicle.plate_number, "code": vehicle.plate_code},
+        "civil_id": vehicle.owner.civil_id,
+        "zone": "qurum",
+        "months": 6,
+    }
+    hub.send("permit.parking.requested", request)
+    data = hub.result("payment.requested", lambda d: d["case"] == application)["data"]
+    assert data["service"] == "parking-permit" and data["amount"] == "10.000"
+
+    def permits() -> list[dict[str, Any]]:
+        hub.results.extend(hub.backend.take_at_least(0, timeout_s=0))
+        done = [r for r in hub.results if r["type"] == "permit.parking.completed"]
+        return [r for r in done if r["data"]["application_no"] == application]
+
+    assert permits() == []  # no permit before its fee is paid
+    epay = hub.provider("epay")
+    assert epay.deliver(epay.pay(data["payment_id"])).status_code == 200
+    completed = hub.result("payment.completed", lambda d: d["case"] == application)
+    assert completed["data"]["outcome"] == "issued"
+    [issued] = wait_until(permits, "the permit")
+    assert issued["data"]["decision"] == "issued"
+    assert issued["data"]["permit_no"].startswith("MCT-PK-")
+    assert epay.deliver(epay.pay(data["payment_id"])).status_code == 409
+    assert len(permits()) == 1
 
 
 def test_reconcile_names_every_difference_and_exits_non_zero(
