@@ -27,7 +27,12 @@ from hub.agencies.connector import load_connectors
 from hub.agencies.simulators import agencies_to_simulate
 from hub.api.problems import problem_response
 from hub.config import Settings
-from hub.flows.payment_notices import NoticeDesk, NoticeRefused, ProviderNotice
+from hub.flows.payment_notices import (
+    NOTICE_STATUSES,
+    NoticeDesk,
+    NoticeRefused,
+    ProviderNotice,
+)
 from hub.metrics import PAYMENT_NOTICES, PAYMENT_NOTIFICATION_LATENCY
 from hub.store.tables import OutboxEvent
 
@@ -98,6 +103,10 @@ def _notice(provider: str, body: bytes) -> ProviderNotice:
         raise NoticeRefused("invalid-notification", 422, "amount or paidAt unreadable") from None
     if paid_at is not None and paid_at.tzinfo is None:
         raise NoticeRefused("invalid-notification", 422, "paidAt has no time zone")
+    if raw["status"] not in NOTICE_STATUSES:
+        raise NoticeRefused(
+            "invalid-notification", 422, f"status must be one of {', '.join(NOTICE_STATUSES)}"
+        )
     return ProviderNotice(
         provider=provider,
         notice_id=raw["notificationId"],

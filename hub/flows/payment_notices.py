@@ -25,6 +25,7 @@ from hub.store.payments import PaymentLedger
 from hub.store.tables import OutboxEvent, Payment, PaymentStatus
 
 PAID_TYPE = "payment.paid"
+NOTICE_STATUSES = ("PAID", "FAILED", "EXPIRED")  # what a provider may say of a payment
 UNPAID_TYPE = "payment.unpaid"
 SETTLED = (PaymentStatus.PAID, PaymentStatus.REFUND_DUE, PaymentStatus.REFUNDED)
 
@@ -121,7 +122,7 @@ class NoticeDesk:
             if notice.status == "PAID":
                 self._paid(uow, ledger, payment, notice, now)
             else:
-                self._unpaid(uow, ledger, payment, notice)
+                self._unpaid(uow, ledger, payment, notice, now)
             uow.record_changed("payment", payment.reference, before, payment_snapshot(payment))
             uow.commit()
             return list(uow.emitted)
@@ -162,10 +163,15 @@ class NoticeDesk:
         uow.emit(results.event(PAID_TYPE, paid), exchange=IN_EXCHANGE)
 
     def _unpaid(
-        self, uow: UnitOfWork, ledger: PaymentLedger, payment: Payment, notice: ProviderNotice
+        self,
+        uow: UnitOfWork,
+        ledger: PaymentLedger,
+        payment: Payment,
+        notice: ProviderNotice,
+        now: datetime,
     ) -> None:
         status = PaymentStatus.EXPIRED if notice.status == "EXPIRED" else PaymentStatus.FAILED
-        if not ledger.move(payment, [PaymentStatus.PENDING], status, notified_at=notice.paid_at):
+        if not ledger.move(payment, [PaymentStatus.PENDING], status, notified_at=now):
             raise NoticeRefused(
                 "not-pending", 409, f"payment {notice.payment_id} is {payment.status}"
             )

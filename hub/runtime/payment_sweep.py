@@ -18,7 +18,13 @@ import structlog
 
 from hub.agencies.calls import CallLog
 from hub.agencies.connector import CallContext
-from hub.flows.payment_notices import NoticeDesk, NoticeRefused, ProviderNotice, expire_overdue
+from hub.flows.payment_notices import (
+    NOTICE_STATUSES,
+    NoticeDesk,
+    NoticeRefused,
+    ProviderNotice,
+    expire_overdue,
+)
 from hub.runtime.build import HubRuntime
 from hub.store.payments import PaymentLedger
 from hub.store.tables import OutboxEvent, Payment
@@ -39,7 +45,6 @@ class PaymentSweeper:
         settings = runtime.settings
         self._quiet = timedelta(seconds=settings.payment_status_after_s)
         self._every_s = settings.payment_sweep_s
-        self._enabled = settings.payments_billing
         self._desk = NoticeDesk(runtime.sessions, runtime.contracts, runtime.sealer)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -78,7 +83,7 @@ class PaymentSweeper:
         self, provider: str, payment_id: str, answer: Mapping[str, Any], now: datetime
     ) -> list[OutboxEvent]:
         status = str(answer.get("status", ""))
-        if not answer.get("found") or status not in ("PAID", "FAILED", "EXPIRED"):
+        if not answer.get("found") or status not in NOTICE_STATUSES:
             self._note_checked(provider, payment_id, now)
             return []
         paid_at = answer.get("paid_at")
@@ -113,9 +118,10 @@ class PaymentSweeper:
             log.warning("payment.sweep.failed", error=f"{type(exc).__name__}: {exc}"[:200])
 
     def start(self) -> PaymentSweeper:
-        if self._enabled:
-            self._thread = threading.Thread(target=self._run, name="hub-payments", daemon=True)
-            self._thread.start()
+        """Always on: fines are billed whether or not HUB_PAYMENTS_BILLING is (one indexed
+        query per sweep when nothing is pending)."""
+        self._thread = threading.Thread(target=self._run, name="hub-payments", daemon=True)
+        self._thread.start()
         return self
 
     def _run(self) -> None:

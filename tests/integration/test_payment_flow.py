@@ -18,10 +18,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine
+from typer.testing import CliRunner, Result
 
 from connectors.payments.signature import sign
 from connectors.rop import data as rop_register
 from connectors.rop import violations
+from hub.cli.app import app
 from hub.config import Settings
 from tests.e2e.harness import run_cli
 from tests.integration.payment_hub import (
@@ -114,6 +116,10 @@ def test_refused_notifications_change_nothing_and_are_audited(hub: PayingHub) ->
     garbage = httpx.post(url, content=b"{", headers={genuine.header: sign(b"{", epay.notify_key)})
 
     nobody = httpx.post(hub.notify_url("nobody"), content=genuine.body, headers=genuine.headers)
+    odd_body = genuine.body.replace(b'"status": "PAID"', b'"status": "REFUNDED"')
+    odd = httpx.post(
+        url, content=odd_body, headers={genuine.header: sign(odd_body, epay.notify_key)}
+    )
     answers = {
         "unknown-provider": nobody,
         "bad-signature": forged,
@@ -126,6 +132,7 @@ def test_refused_notifications_change_nothing_and_are_audited(hub: PayingHub) ->
         assert answer.json()["type"] == f"urn:muscat-hub:problem:{kind}", answer.text
     assert [forged.status_code, unknown.status_code, unsigned.status_code] == [401, 404, 401]
     assert nobody.status_code == 404
+    assert odd.status_code == 422 and "status must be one of" in odd.json()["detail"]
     assert [cheaper.status_code, dollars.status_code, garbage.status_code] == [422, 422, 422]
     assert dollars.json()["type"].endswith("amount-mismatch")
     assert hub.payment(data["reference"]).status == "pending"
@@ -133,7 +140,7 @@ def test_refused_notifications_change_nothing_and_are_audited(hub: PayingHub) ->
     refused = [r["problem"] for r in hub.refusals()[before:]]
     assert sorted(refused) == sorted(
         ["bad-signature", "unknown-payment", "amount-mismatch", "amount-mismatch"]
-        + ["bad-signature", "invalid-notification", "unknown-provider"]
+        + ["bad-signature", "invalid-notification", "unknown-provider", "invalid-notification"]
     )
 
 
@@ -353,10 +360,8 @@ def test_reconcile_names_every_difference_and_exits_non_zero(
     missing.paid_at = datetime.now(UTC) - timedelta(days=2)  # not in today's report
 
     csv_path = tmp_path / "recon.csv"
-    ran = run_cli(
-        hub.env, "payments", "reconcile", "--date", today.isoformat(), "--out", str(csv_path)
-    )
-    assert ran.returncode == 3, ran.stderr
+    ran = reconcile(hub, "--date", today.isoformat(), "--out", str(csv_path))
+    assert ran.exit_code == 3, ran.output
     lines = {row["payment_id"]: row for row in csv.DictReader(csv_path.open(encoding="utf-8"))}
     assert lines["EP-900001"]["kind"] == "paid-not-recorded"
     assert lines[data["payment_id"]]["kind"] == "amount-differs"
@@ -369,9 +374,13 @@ def test_reconcile_names_every_difference_and_exits_non_zero(
         if pid not in {"EP-900001", data["payment_id"], missing.payment_id}
     ]
     assert set(others) <= {"matched", "paid-not-recorded"}  # paid after expiry: not recorded
-    assert "amount-differs" in ran.stdout and "EP-900001" in ran.stdout
+    assert "amount-differs" in ran.output and "EP-900001" in ran.output
 
-    quiet = run_cli(
-        hub.env, "payments", "reconcile", "--date", "2020-01-01", "--out", str(tmp_path / "q.csv")
-    )
-    assert quiet.returncode == 0, quiet.stderr
+    quiet = reconcile(hub, "--date", "2020-01-01", "--out", str(tmp_path / "q.csv"))
+    assert quiet.exit_code == 0, quiet.output
+
+
+def reconcile(hub: PayingHub, *args: str) -> Result:
+    """`hub payments reconcile` in this process (the command configures no logging), with the
+    hub's configuration as its environment."""
+    return CliRunner().invoke(app, ["payments", "reconcile", *args], env=hub.env)
