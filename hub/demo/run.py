@@ -36,7 +36,10 @@ from hub.store.tables import Message, MessageStatus
 DEMO_SETTINGS = {
     "retry_ladder": "1s,2s,3s,5s,5s,5s,5s",
     "circuit_reset_s": 2.0,
-    "payments_billing": True,  # renewals wait for their fee (hub/demo/payments.py pays some)
+    # Renewals wait for their fee (hub/demo/payments.py pays some); parking permits are issued
+    # at once, as the batch's report expects.
+    "payments_billing": True,
+    "payments_billed_services": ["licence-renewal"],
 }
 FAULT_AGENCY, FAULT_MODE, FAULT_SECONDS = "labour", "outage", 3.0
 STOPPED = (MessageStatus.FAILED, MessageStatus.DEAD)

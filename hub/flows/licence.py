@@ -10,7 +10,7 @@ from typing import Any
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.licence_rules import LicenceDecision, LicenceFacts, decide_licence
-from hub.flows.payment_billing import Bill, PaymentBilling, bill
+from hub.flows.payment_billing import Bill, PaymentBilling, bill, billing_for
 from hub.flows.payment_rules import licence_renewal_fee
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import TradeLicence
@@ -120,7 +120,7 @@ class LicenceRenewalFlow:
     results: tuple[str, ...] = ("licence.renewal.completed",)
 
     def __init__(self, billing: PaymentBilling | None = None) -> None:
-        self.billing = billing
+        self.billing = billing_for(billing, "licence-renewal")
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> LicenceFacts:
         return await gather_licence_facts(event, agencies)

@@ -9,7 +9,7 @@ from typing import Any
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.parking_rules import decide_parking
-from hub.flows.payment_billing import Bill, PaymentBilling, bill
+from hub.flows.payment_billing import Bill, PaymentBilling, bill, billing_for
 from hub.flows.payment_rules import parking_permit_fee
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import ParkingPermit
@@ -82,7 +82,7 @@ class ParkingPermitFlow:
     def __init__(self, billing: PaymentBilling | None = None) -> None:
         """With `billing`, an issued permit waits for its fee (`awaiting-payment`, no number
         yet) and its permit.parking.completed follows the paid payment."""
-        self.billing = billing
+        self.billing = billing_for(billing, "parking-permit")
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> dict[str, Any]:
         plate = event.data["plate"]

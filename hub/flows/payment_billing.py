@@ -26,6 +26,15 @@ class PaymentBilling:
 
     provider: str = DEFAULT_PROVIDER
     return_url: str = "https://baladiyati.mm.gov.om/payments/return"
+    services: tuple[str, ...] = ("licence-renewal", "parking-permit")
+
+    def bills(self, service: str) -> bool:
+        return service in self.services
+
+
+def billing_for(billing: PaymentBilling | None, service: str) -> PaymentBilling | None:
+    """`billing` when it covers `service`, else None (the case completes at once)."""
+    return billing if billing is not None and billing.bills(service) else None
 
 
 @dataclass(frozen=True)

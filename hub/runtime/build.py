@@ -137,7 +137,11 @@ def payment_billing(settings: Settings) -> PaymentBilling | None:
     """How decided cases are billed, or None when billing is off (HUB_PAYMENTS_BILLING)."""
     if not settings.payments_billing:
         return None
-    return PaymentBilling(settings.payment_provider, settings.payment_return_url)
+    return PaymentBilling(
+        settings.payment_provider,
+        settings.payment_return_url,
+        tuple(settings.payments_billed_services),
+    )
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
