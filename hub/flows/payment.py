@@ -12,7 +12,7 @@ from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.payment_billing import IN_EXCHANGE, payment_snapshot
 from hub.flows.payment_completion import complete
-from hub.flows.payment_rules import as_text, reason
+from hub.flows.payment_rules import as_text, omr, reason
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.payments import PaymentLedger
 from hub.store.tables import Payment, PaymentStatus
@@ -73,6 +73,16 @@ class PaymentCreateFlow:
     ) -> None:
         payment = _payment(uow, event)
         if payment is None:
+            return
+        offered = (omr(facts["amount"]), facts["currency"])
+        if offered != (payment.amount, payment.currency):
+            # The provider's page would ask another amount: no page is given to the payer.
+            uow.audit(
+                "payment.create.mismatch",
+                reference=payment.reference,
+                billed=f"{as_text(payment.amount)} {payment.currency}",
+                offered=f"{as_text(offered[0])} {offered[1]}",
+            )
             return
         before = payment_snapshot(payment)
         moved = PaymentLedger(uow.session).move(

@@ -25,6 +25,7 @@ from connectors.rop import data as rop_register
 from connectors.rop import violations
 from hub.cli.app import app
 from hub.config import Settings
+from hub.store.payments import PaymentLedger
 from tests.e2e.harness import run_cli
 from tests.integration.payment_hub import (
     PayingHub,
@@ -340,6 +341,28 @@ def test_a_parking_permit_is_issued_once_its_fee_is_paid(hub: PayingHub) -> None
     assert issued["data"]["permit_no"].startswith("MCT-PK-")
     assert epay.deliver(epay.pay(data["payment_id"])).status_code == 409
     assert len(permits()) == 1
+
+
+def test_a_page_asking_another_amount_is_never_offered_to_the_payer(hub: PayingHub) -> None:
+    good = hub.establishment()
+    epay = hub.provider("epay")
+    epay.skew = Decimal("1.000")
+    try:
+        hub.send("licence.renewal.requested", renewal(good))
+        decided = hub.result(
+            "licence.renewal.completed", lambda d: d["licence_no"] == good.licence_no
+        )
+        case = decided["correlationid"]
+        wait_until(
+            lambda: hub.message_status("payment.create.requested", case) == "done", "the create"
+        )
+    finally:
+        epay.skew = Decimal(0)
+    assert "payment.create.mismatch" in hub.audit_kinds(case)
+    assert hub.results_of("payment.requested", good.licence_no) == []
+    with hub.runtime.sessions() as session:
+        [payment] = PaymentLedger(session).of_case(good.licence_no)
+        assert payment.status == "billed" and payment.payment_id is None
 
 
 def test_reconcile_names_every_difference_and_exits_non_zero(
