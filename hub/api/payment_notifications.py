@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from hub.store.tables import OutboxEvent
 log = structlog.get_logger("hub.payments")
 
 Publish = Callable[[Sequence[OutboxEvent]], bool]
+AMOUNT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,3})?")  # rials and baisa, nothing a float could mean
 REQUIRED = ("notificationId", "paymentId", "status", "amount", "currency")
 
 
@@ -96,6 +98,8 @@ def _notice(provider: str, body: bytes) -> ProviderNotice:
         raise NoticeRefused(
             "invalid-notification", 422, f"a notification needs {', '.join(REQUIRED)} as text"
         )
+    if not AMOUNT.fullmatch(raw["amount"]):
+        raise NoticeRefused("invalid-notification", 422, "amount must be rials like 12.500")
     try:
         amount = Decimal(raw["amount"])
         paid_at = datetime.fromisoformat(raw["paidAt"]) if raw.get("paidAt") else None
@@ -125,7 +129,7 @@ def payment_router(desk: NoticeDesk, keys: NotifyKeys, publish: Publish) -> APIR
     @router.post("/payments/{provider}/notifications", include_in_schema=False)
     async def notification(provider: str, request: Request) -> Response:
         body = await request.body()
-        key = keys.key(provider)
+        key = await run_in_threadpool(keys.key, provider)  # the first call loads connectors
         try:
             if key is None:
                 raise NoticeRefused("unknown-provider", 404, f"no provider {provider!r}")
@@ -134,7 +138,9 @@ def payment_router(desk: NoticeDesk, keys: NotifyKeys, publish: Publish) -> APIR
             notice = _notice(provider, body)
         except NoticeRefused as refused:
             known = provider if key is not None else "unknown"  # no label per made-up name
-            desk.refuse(known, refused, provider_named=provider[:60], body_bytes=len(body))
+            await run_in_threadpool(
+                desk.refuse, known, refused, provider_named=provider[:60], body_bytes=len(body)
+            )
             PAYMENT_NOTICES.labels(provider=known, outcome=refused.kind).inc()
             return problem_response(request, refused.status, refused.detail, kind=refused.kind)
         return await _accept(desk, publish, notice, request)

@@ -121,6 +121,10 @@ def test_refused_notifications_change_nothing_and_are_audited(hub: PayingHub) ->
     odd = httpx.post(
         url, content=odd_body, headers={genuine.header: sign(odd_body, epay.notify_key)}
     )
+    huge_body = genuine.body.replace(b'"amount": "25.000"', b'"amount": "1E+999999"')
+    huge = httpx.post(
+        url, content=huge_body, headers={genuine.header: sign(huge_body, epay.notify_key)}
+    )
     answers = {
         "unknown-provider": nobody,
         "bad-signature": forged,
@@ -134,6 +138,7 @@ def test_refused_notifications_change_nothing_and_are_audited(hub: PayingHub) ->
     assert [forged.status_code, unknown.status_code, unsigned.status_code] == [401, 404, 401]
     assert nobody.status_code == 404
     assert odd.status_code == 422 and "status must be one of" in odd.json()["detail"]
+    assert huge.status_code == 422 and "rials" in huge.json()["detail"]
     assert [cheaper.status_code, dollars.status_code, garbage.status_code] == [422, 422, 422]
     assert dollars.json()["type"].endswith("amount-mismatch")
     assert hub.payment(data["reference"]).status == "pending"
@@ -142,6 +147,7 @@ def test_refused_notifications_change_nothing_and_are_audited(hub: PayingHub) ->
     assert sorted(refused) == sorted(
         ["bad-signature", "unknown-payment", "amount-mismatch", "amount-mismatch"]
         + ["bad-signature", "invalid-notification", "unknown-provider", "invalid-notification"]
+        + ["invalid-notification"]
     )
 
 
