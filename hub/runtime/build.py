@@ -133,15 +133,11 @@ def _ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
-def payment_billing(settings: Settings) -> PaymentBilling | None:
-    """How decided cases are billed, or None when billing is off (HUB_PAYMENTS_BILLING)."""
-    if not settings.payments_billing:
-        return None
-    return PaymentBilling(
-        settings.payment_provider,
-        settings.payment_return_url,
-        tuple(settings.payments_billed_services),
-    )
+def payment_billing(settings: Settings) -> PaymentBilling:
+    """How payments are made, and which decided cases are billed (none while
+    HUB_PAYMENTS_BILLING is off; a fine the payer chose to pay is billed regardless)."""
+    services = tuple(settings.payments_billed_services) if settings.payments_billing else ()
+    return PaymentBilling(settings.payment_provider, settings.payment_return_url, services)
 
 
 def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
