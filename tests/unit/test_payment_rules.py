@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +16,9 @@ from connectors.payments.settlement import (
     write_report,
 )
 from connectors.payments.signature import sign, signature_matches
+from hub.api.payment_notifications import NotifyKeys
 from hub.api.payment_notifications import signature_matches as hub_signature_matches
+from hub.config import Settings
 from hub.flows.payment_reconcile import match
 from hub.flows.payment_rules import (
     as_text,
@@ -117,3 +120,19 @@ def test_reconciliation_names_four_kinds_of_line() -> None:
     assert lines["B"].as_row()["settled_amount"] == "9.500"
     assert lines["C"].as_row()["settled_amount"] == ""
     assert len(ticks) == len(settled)
+
+
+def test_a_configured_notification_key_wins_over_the_simulators(tmp_path: Path) -> None:
+    configured = Settings(data_dir=tmp_path, payment_notify_keys={"epay": "from-config"})
+    assert NotifyKeys(configured).key("epay") == "from-config"
+    simulated = NotifyKeys(Settings(data_dir=tmp_path))
+    assert simulated.key("bankmuscat") == "bankmuscat-sim-notify-key"  # embedded: simulated
+    assert simulated.key("nobody") is None
+    real = Settings(
+        data_dir=tmp_path,
+        database_url="postgresql+psycopg://x@127.0.0.1/none",
+        broker_url="amqp://guest:guest@127.0.0.1:5672//",
+        simulators=False,
+    )
+    assert NotifyKeys(real).key("epay") is None  # a real provider needs its key configured
+    assert "from-config" not in repr(configured)  # a secret, never printed
