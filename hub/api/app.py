@@ -3,6 +3,7 @@ under /soap/<Service>, /healthz; one body-size limit and one request timeout for
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import Session, sessionmaker
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from hub.api.auth_throttle import AuthThrottle
 from hub.api.docs_page import docs_endpoint
 from hub.api.gate import PartnerGate
 from hub.api.health import health_router
@@ -100,9 +102,13 @@ def create_app(services: ApiServices) -> FastAPI:
     )
     if services.payments is not None:
         pushes = services.pushes
+        throttle = AuthThrottle(settings.auth_fail_limit, settings.auth_fail_window_s, time.time)
         app.include_router(
             payment_router(
-                services.payments, NotifyKeys(settings), lambda rows: pushes.publish(list(rows))
+                services.payments,
+                NotifyKeys(settings),
+                lambda rows: pushes.publish(list(rows)),
+                throttle,
             )
         )
     limit = settings.http_max_body_bytes

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from typing import Any
 
 import structlog
@@ -26,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hub.agencies.connector import load_connectors
 from hub.agencies.simulators import agencies_to_simulate
+from hub.api.auth_throttle import AuthThrottle
 from hub.api.problems import problem_response
 from hub.config import Settings
 from hub.flows.payment_notices import (
@@ -123,11 +125,28 @@ def _notice(provider: str, body: bytes) -> ProviderNotice:
     )
 
 
-def payment_router(desk: NoticeDesk, keys: NotifyKeys, publish: Publish) -> APIRouter:
+UNPROVEN = ("unknown-provider", "bad-signature")  # who sent these is not known
+
+
+def payment_router(
+    desk: NoticeDesk, keys: NotifyKeys, publish: Publish, throttle: AuthThrottle
+) -> APIRouter:
+    """`throttle` bounds what unproven senders cost: past the failed-authentication limit an
+    address gets 429 before its body is looked at, and the audit a summary per window."""
     router = APIRouter(prefix="/api/v1")
 
     @router.post("/payments/{provider}/notifications", include_in_schema=False)
     async def notification(provider: str, request: Request) -> Response:
+        client = request.client.host if request.client else None
+        summaries = throttle.ended()
+        if summaries:
+            await run_in_threadpool(desk.summarise, summaries)
+        retry_after = throttle.retry_after(client, None)
+        if retry_after is not None:
+            PAYMENT_NOTICES.labels(provider="unknown", outcome="throttled").inc()
+            detail = f"too many unproven notifications; retry after {retry_after} s"
+            headers = {"Retry-After": str(retry_after)}
+            return problem_response(request, 429, detail, kind="rate-limited", headers=headers)
         body = await request.body()
         key = await run_in_threadpool(keys.key, provider)  # the first call loads connectors
         try:
@@ -138,9 +157,14 @@ def payment_router(desk: NoticeDesk, keys: NotifyKeys, publish: Publish) -> APIR
             notice = _notice(provider, body)
         except NoticeRefused as refused:
             known = provider if key is not None else "unknown"  # no label per made-up name
-            await run_in_threadpool(
-                desk.refuse, known, refused, provider_named=provider[:60], body_bytes=len(body)
-            )
+            # Unproven senders are audited in full up to the limit, then in the summary.
+            if refused.kind not in UNPROVEN or throttle.failed(client, None):
+                await run_in_threadpool(
+                    partial(desk.refuse, provider_named=provider[:60], body_bytes=len(body)),
+                    known,
+                    refused,
+                    client=client,
+                )
             PAYMENT_NOTICES.labels(provider=known, outcome=refused.kind).inc()
             return problem_response(request, refused.status, refused.detail, kind=refused.kind)
         return await _accept(desk, publish, notice, request)

@@ -81,6 +81,13 @@ class NoticeDesk:
             uow.commit()
         return refusal
 
+    def summarise(self, summaries: list[dict[str, object]]) -> None:
+        """Unproven notices past the limit, one entry per address and window."""
+        with UnitOfWork(self.sessions, actor="provider:unknown", sealer=self.sealer) as uow:
+            for summary in summaries:
+                uow.audit("payment.notice.refused.summary", **summary)
+            uow.commit()
+
     def accept(self, notice: ProviderNotice, now: datetime) -> list[OutboxEvent]:
         """The rows to publish for an accepted notice; `NoticeRefused` (audited) otherwise."""
         try:

@@ -413,3 +413,23 @@ def reconcile(hub: PayingHub, *args: str) -> Result:
     """`hub payments reconcile` in this process (the command configures no logging), with the
     hub's configuration as its environment."""
     return CliRunner().invoke(app, ["payments", "reconcile", *args], env=hub.env)
+
+
+def test_unproven_senders_are_throttled_and_summarised_not_audited_one_by_one(
+    hub: PayingHub,
+) -> None:
+    """Last in the module: it uses up this address's failed-authentication budget."""
+    limit = hub.runtime.settings.auth_fail_limit
+    before = len(hub.refusals())
+    forged = b'{"notificationId": "x"}'
+    answers = [
+        httpx.post(hub.notify_url("epay"), content=forged, headers={"X-Epay-Signature": "00"})
+        for _ in range(2 * limit + 1)
+    ]
+    codes = [a.status_code for a in answers]
+    assert set(codes) == {401, 429} and codes[-1] == 429, codes
+    throttled = answers[-1]
+    assert throttled.json()["type"].endswith("rate-limited")
+    assert int(throttled.headers["Retry-After"]) >= 1
+    audited = len(hub.refusals()) - before
+    assert 0 < audited <= limit  # in full up to the limit, the rest in a window's summary
