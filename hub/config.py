@@ -226,8 +226,9 @@ class Settings(BaseSettings):
         description="Bill decided cases that owe a fee; the paid notification completes them.",
     )
     payments_billed_services: list[str] = Field(
-        default_factory=lambda: ["licence-renewal", "parking-permit"],
-        description="Which decided cases billing covers (licence-renewal, parking-permit).",
+        default_factory=lambda: ["licence-renewal", "parking-permit", "building-permit"],
+        description="Which cases billing covers (licence-renewal, parking-permit, "
+        "building-permit).",
     )
     payment_provider: str = Field("epay", description="The provider new payments are made with.")
     payment_return_url: str = Field(

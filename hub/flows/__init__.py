@@ -33,7 +33,11 @@ def default_flows(billing: PaymentBilling | None = None) -> FlowRegistry:
     """Every flow of the municipal queue interface and of the agencies' pushes; `billing`
     makes decided cases that owe a fee wait for their payment."""
     from hub.flows.agency_pushes import CrStatusChangedFlow, OwnershipTransferredFlow
-    from hub.flows.building import BuildingPermitIssuedFlow, ConnectionCompletedFlow
+    from hub.flows.building import (
+        BuildingPermitIssuedFlow,
+        BuildingPermitPaidFlow,
+        ConnectionCompletedFlow,
+    )
     from hub.flows.licence import LicenceIssueFlow, LicenceRenewalFlow
     from hub.flows.parking import ParkingPermitFlow
     from hub.flows.payment import PaymentCreateFlow, PaymentPaidFlow, PaymentRefundFlow
@@ -46,7 +50,7 @@ def default_flows(billing: PaymentBilling | None = None) -> FlowRegistry:
             ParkingPermitFlow(billing),
             LicenceRenewalFlow(billing),
             LicenceIssueFlow(),
-            BuildingPermitIssuedFlow(),
+            BuildingPermitIssuedFlow(billing),
             ConnectionCompletedFlow(),
             ViolationPaidFlow(),
             CrStatusChangedFlow(),
@@ -57,5 +61,6 @@ def default_flows(billing: PaymentBilling | None = None) -> FlowRegistry:
             PaymentPaidFlow(),
             PaymentRefundFlow(),
             FineDueFlow(billing),
+            BuildingPermitPaidFlow(),
         ]
     )

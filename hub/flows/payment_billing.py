@@ -26,7 +26,7 @@ class PaymentBilling:
 
     provider: str = DEFAULT_PROVIDER
     return_url: str = "https://baladiyati.mm.gov.om/payments/return"
-    services: tuple[str, ...] = ("licence-renewal", "parking-permit")
+    services: tuple[str, ...] = ("licence-renewal", "parking-permit", "building-permit")
 
     def bills(self, service: str) -> bool:
         return service in self.services

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from hub.flows.base import Results
+from hub.flows.building import permit_snapshot as building_snapshot
 from hub.flows.licence import licence_snapshot
 from hub.flows.parking import issued_result, snapshot_of
 from hub.flows.payment_billing import IN_EXCHANGE
@@ -62,6 +63,21 @@ def issue_parking_permit(payment: Payment, uow: UnitOfWork, results: Results) ->
     return Completion(outcome="issued")
 
 
+def pay_building_permit(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
+    """An awaiting-payment building permit is paid: permit.building.paid (the issued permit's
+    own data) files its new-connection request with the electricity company."""
+    permit = uow.records.building_permit(payment.case_key)
+    if permit is None or permit.status != AWAITING_PAYMENT:
+        return Completion(refused_status=permit.status if permit else "unknown")
+    before = building_snapshot(permit)
+    permit.status = "fee-paid"
+    uow.records.save()
+    uow.record_changed("building_permit", permit.permit_no, before, building_snapshot(permit))
+    paid = results.event("permit.building.paid", dict(payment.case_data), key=payment.reference)
+    uow.emit(paid, exchange=IN_EXCHANGE)
+    return Completion(outcome="issued")
+
+
 def settle_fine(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
     """The paid fine goes to ROP through the existing flow (violation.parking.paid), now with
     a payment reference the hub verified instead of one taken on trust."""
@@ -85,6 +101,7 @@ COMPLETIONS: dict[str, Callable[[Payment, UnitOfWork, Results], Completion]] = {
     "licence-renewal": complete_licence_renewal,
     "parking-fine": settle_fine,
     "parking-permit": issue_parking_permit,
+    "building-permit": pay_building_permit,
 }
 
 

@@ -97,8 +97,13 @@ class PayingHub:
 
         return wait_until(found, f"a {type_} result")
 
+    def drain(self) -> list[dict[str, Any]]:
+        """Every result so far, after taking what has arrived (waiting up to 0.3 s for one)."""
+        self.results.extend(self.backend.take_at_least(1, timeout_s=0.3))
+        return self.results
+
     def results_of(self, type_: str, case: str) -> list[dict[str, Any]]:
-        self.results.extend(self.backend.take_at_least(0, timeout_s=0))
+        self.drain()
         return [r for r in self.results if r["type"] == type_ and r["data"].get("case") == case]
 
     def billed(self, establishment: Establishment) -> dict[str, Any]:
