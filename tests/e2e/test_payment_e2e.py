@@ -59,6 +59,9 @@ def first(
     raise AssertionError("no such result")
 
 
+# The embedded default runs the same path in tests/integration/test_payment_flow.py; here the
+# public faces on the production pair, to keep the suite's time down.
+@pytest.mark.parametrize("engines", ["rabbitmq+postgres"], indirect=True)
 def test_a_renewal_paid_on_the_gateway_page_is_renewed_once(
     engines: dict[str, str], tmp_path: Path
 ) -> None:
