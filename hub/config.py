@@ -260,6 +260,33 @@ class Settings(BaseSettings):
         "certificate of the national CA (signed ones are checked either way).",
     )
 
+    # Payments (docs/PAYMENTS.md): decided cases that owe a fee, the providers' notifications.
+    payments_billing: bool = Field(
+        False,
+        description="Bill decided cases that owe a fee; the paid notification completes them.",
+    )
+    payments_billed_services: list[str] = Field(
+        default_factory=lambda: ["licence-renewal", "parking-permit", "building-permit"],
+        description="Which cases billing covers (licence-renewal, parking-permit, "
+        "building-permit).",
+    )
+    payment_provider: str = Field("epay", description="The provider new payments are made with.")
+    payment_return_url: str = Field(
+        "https://baladiyati.mm.gov.om/payments/return",
+        description="Where the payer's browser returns after paying.",
+    )
+    payment_notify_keys: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="HMAC-SHA256 key of each provider's notifications, e.g. "
+        "HUB_PAYMENT_NOTIFY_KEYS__EPAY; a simulated provider's own key otherwise.",
+    )
+    payment_status_after_s: float = Field(
+        600.0, gt=0, description="Ask a payment's status when no notification came this long."
+    )
+    payment_sweep_s: float = Field(
+        60.0, gt=0, description="How often each worker looks for silent or expired payments."
+    )
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_parse(cls, value: str) -> str:

@@ -251,3 +251,23 @@ def exposition(collector: Collector | None) -> bytes:
         shared.register(collector)
         text += generate_latest(shared)
     return text
+
+
+# Payments (docs/PAYMENTS.md). Payments by state and provider are a gauge read from the store
+# at scrape time (hub/api/shared_state.py); these move where the events happen.
+PAYMENT_NOTICES = Counter(
+    "hub_payment_notices_total",
+    "Provider notices about payments, by provider and outcome (accepted, or the problem).",
+    ["provider", "outcome"],
+)
+PAYMENT_NOTIFICATION_LATENCY = Histogram(
+    "hub_payment_notification_latency_seconds",
+    "From the payer paying (the provider's paidAt) to the hub accepting the notification.",
+    ["provider"],
+    buckets=(0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0),
+)
+RECONCILIATION_DIFFERENCES = Counter(
+    "hub_payment_reconciliation_differences_total",
+    "Differences found reconciling a settlement report, by provider and kind.",
+    ["provider", "kind"],
+)

@@ -3,6 +3,7 @@ under /soap/<Service>, /healthz; one body-size limit and one request timeout for
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import Session, sessionmaker
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from hub.api.auth_throttle import AuthThrottle
 from hub.api.docs_page import docs_endpoint
 from hub.api.gate import PartnerGate
 from hub.api.health import health_router
@@ -21,6 +23,7 @@ from hub.api.message_signatures import InboundSignatures
 from hub.api.mtls import partner_certificates
 from hub.api.ops import OpsGuard
 from hub.api.partners import PartnerRegistry, SecretHasher, load_pepper
+from hub.api.payment_notifications import NotifyKeys, payment_router
 from hub.api.problems import install_problem_handlers, problem_components
 from hub.api.pushes import PushService
 from hub.api.records import RecordReader
@@ -34,6 +37,7 @@ from hub.audit.sealing import Checkpointer
 from hub.bus.publisher import Publisher
 from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
+from hub.flows.payment_notices import NoticeDesk
 
 TITLE = "Muscat integration hub: partner endpoints"
 API_VERSION = "1.0.0"
@@ -55,6 +59,7 @@ class ApiServices:
     contracts: ContractRegistry
     settings: Settings
     sessions: sessionmaker[Session] | None = None  # for /readyz and /metrics
+    payments: NoticeDesk | None = None  # the payment providers' notifications
 
 
 def build_services(
@@ -82,6 +87,7 @@ def build_services(
         contracts=contracts,
         settings=settings,
         sessions=sessions,
+        payments=NoticeDesk(sessions, contracts, sealer),
     )
 
 
@@ -101,6 +107,17 @@ def create_app(services: ApiServices) -> FastAPI:
     )
     app.include_router(investeasy_router(services.gate, services.pushes, services.contracts))
     app.include_router(isnad_router(services.gate, services.pushes, services.contracts))
+    if services.payments is not None:
+        pushes = services.pushes
+        throttle = AuthThrottle(settings.auth_fail_limit, settings.auth_fail_window_s, time.time)
+        app.include_router(
+            payment_router(
+                services.payments,
+                NotifyKeys(settings),
+                lambda rows: pushes.publish(list(rows)),
+                throttle,
+            )
+        )
     limit = settings.http_max_body_bytes
     signatures = InboundSignatures.from_settings(settings)
     for soap in (

@@ -223,6 +223,10 @@ class PushService:
             uow.audit("partner.push.refused", partner=partner, type=type_, fields=fields)
             uow.commit()
 
+    def publish(self, rows: list[OutboxEvent]) -> bool:
+        """Publish rows another door committed (a payment notice), as pushes are published."""
+        return self._out.publish_rows(self.sessions, rows)
+
 
 def refused_fields(exc: Exception) -> list[str]:
     """The failing fields of a refused body: each field a contract check named, else the body."""

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.bus.probe import BrokerProbe
-from hub.store.tables import AgencyCircuit, OutboxEvent
+from hub.store.tables import AgencyCircuit, OutboxEvent, Payment
 
 log = structlog.get_logger("hub.metrics")
 CIRCUIT_VALUES = {"closed": 0.0, "half-open": 1.0, "open": 2.0}
@@ -48,6 +48,17 @@ def circuit_states(sessions: sessionmaker[Session]) -> dict[str, str]:
     """Last known circuit state per agency, as the workers wrote it to the store."""
     with sessions() as session:
         return {row.agency: row.state for row in session.scalars(select(AgencyCircuit))}
+
+
+def payment_states(sessions: sessionmaker[Session]) -> dict[tuple[str, str], int]:
+    """Payments per (provider, state), as the store holds them."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Payment.provider, Payment.status, func.count()).group_by(
+                Payment.provider, Payment.status
+            )
+        ).all()
+    return {(provider, status): int(count) for provider, status, count in rows}
 
 
 class SharedStateCollector(Collector):
@@ -90,4 +101,14 @@ class SharedStateCollector(Collector):
                 circuits.add_metric([agency], CIRCUIT_VALUES.get(state, 2.0))
         except Exception:
             log.warning("metrics.circuits_unreadable")
-        yield from (outbox, backlog, queue, circuits)
+        payments = GaugeMetricFamily(
+            "hub_payments",
+            "Payments by provider and state (read from the store).",
+            labels=["provider", "state"],
+        )
+        try:
+            for (provider, state), count in payment_states(self._sessions).items():
+                payments.add_metric([provider, state], float(count))
+        except Exception:
+            log.warning("metrics.payments_unreadable")
+        yield from (outbox, backlog, queue, circuits, payments)

@@ -19,6 +19,7 @@ from hub.cli.contract_commands import contracts_app
 from hub.cli.document_commands import documents_app
 from hub.cli.output import CommandFailed, visible
 from hub.cli.partner_commands import partners_app
+from hub.cli.payment_commands import payments_app
 from hub.cli.pki_commands import pki_app
 from hub.errors import HubError
 
@@ -38,6 +39,7 @@ app.command("console")(serve_console)
 app.add_typer(operators_app, name="operators")
 app.add_typer(pki_app, name="pki")
 app.add_typer(documents_app, name="documents")
+app.add_typer(payments_app, name="payments")
 
 
 def main() -> None:

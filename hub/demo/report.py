@@ -7,8 +7,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from hub.demo.cases import DemoCase
+from hub.demo.payments import PaymentCase
 from hub.demo.sms import SmsCase
 
 STOPPED_TYPE = "hub.message.stopped"  # not a hub event: a failed or dead message, for the summary
@@ -148,3 +150,16 @@ def _show_a_refusal(console: Console, results: list[dict[str, Any]]) -> None:
         console.print("A refusal as the Baladiyati app shows it:")
         console.print(f"  {reason['en']}\n  {reason['ar']}")
         return
+
+
+def show_payments(console: Console, payments: list[PaymentCase]) -> None:
+    """The paid cases: what was billed, through whom, and what the payment completed."""
+    if not payments:
+        return
+    table = Table(title="Payments")
+    for column in ("service", "case", "provider", "amount (OMR)", "payment", "outcome"):
+        table.add_column(column)
+    for case in payments:
+        cells = (case.service, case.case, case.provider, case.amount, case.payment_id, case.outcome)
+        table.add_row(*(Text(cell) for cell in cells))
+    console.print(table)

@@ -26,7 +26,8 @@ from hub.demo.batch import first_wave, pushes
 from hub.demo.cases import DemoCase
 from hub.demo.console_case import CONSOLE_HINT, leave_case_for_console
 from hub.demo.investeasy import InvestEasyDemo, render_investeasy
-from hub.demo.report import STOPPED_TYPE, render
+from hub.demo.payments import PaymentCase, PaymentDemo, payment_cases
+from hub.demo.report import STOPPED_TYPE, render, show_payments
 from hub.demo.sms import SmsCase, SmsDemo, sms_cases
 from hub.observability import configure_logging
 from hub.runtime.build import HubRuntime, build_runtime
@@ -34,7 +35,14 @@ from hub.runtime.worker_thread import WorkerThread
 from hub.store.tables import Message, MessageStatus
 
 # A short ladder and circuit keep the demo short; production waits minutes.
-DEMO_SETTINGS = {"retry_ladder": "1s,2s,3s,5s,5s,5s,5s", "circuit_reset_s": 2.0}
+DEMO_SETTINGS = {
+    "retry_ladder": "1s,2s,3s,5s,5s,5s,5s",
+    "circuit_reset_s": 2.0,
+    # Renewals wait for their fee (hub/demo/payments.py pays some); parking permits are issued
+    # at once, as the batch's report expects.
+    "payments_billing": True,
+    "payments_billed_services": ["licence-renewal"],
+}
 FAULT_AGENCY, FAULT_MODE, FAULT_SECONDS = "labour", "outage", 3.0
 STOPPED = (MessageStatus.FAILED, MessageStatus.DEAD)
 
@@ -47,6 +55,7 @@ class DemoReport:
     log_path: Path
     fault: str
     sms: list[SmsCase]
+    payments: list[PaymentCase] | None = None
 
 
 class FaultWindow:
@@ -175,6 +184,8 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
         worker = WorkerThread(runtime).start()
         fault = FaultWindow(runtime, len(cases))
         sms = SmsDemo(runtime, sms_cases(run_id))
+        used = {str(v) for c in cases for v in c.data.values() if isinstance(v, str)}
+        payments = PaymentDemo(runtime, payment_cases(used))
         try:
             with (
                 Progress(
@@ -206,6 +217,8 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
                 )
                 sms_task = progress.add_task("SMS bookings", total=len(sms.cases))
                 sms.run(60, lambda n: progress.update(sms_task, completed=n))
+                pay_task = progress.add_task("payments", total=len(payments.cases))
+                payments.run(60, lambda n: progress.update(pay_task, completed=n))
                 invest = InvestEasyDemo(runtime, run_id)
                 invest.run(60)
                 for_console = leave_case_for_console(runtime, publisher, run_id)
@@ -216,7 +229,13 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
             worker.stop()
             reader.close()
     report = DemoReport(
-        everything, results, time.monotonic() - started, log_path, fault.description, sms.cases
+        everything,
+        results,
+        time.monotonic() - started,
+        log_path,
+        fault.description,
+        sms.cases,
+        payments.cases,
     )
     render(
         console,
@@ -232,10 +251,14 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
             f"Left for an operator: {CONSOLE_HINT} (message {for_console})", highlight=False
         )
     render_investeasy(console, invest)
+    show_payments(console, payments.cases)
     log_file.close()
     unanswered = {c.event_id for c in cases} - {r["causationid"] for r in results}
     if unanswered:
         raise SystemExit(f"hub: {len(unanswered)} request(s) got no result within the time limit")
+    unpaid = [c for c in payments.cases if c.outcome not in ("renewed", "settled with ROP")]
+    if unpaid:
+        raise SystemExit(f"hub: {len(unpaid)} payment case(s) not completed within the time limit")
     unreplied = [c for c in sms.cases if not c.reply]
     if unreplied:
         raise SystemExit(f"hub: {len(unreplied)} SMS got no reply within the time limit")

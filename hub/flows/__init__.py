@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from hub.documents.desk import DocumentDesk
 from hub.errors import UnknownMessageType
 from hub.flows.base import Agencies, Flow, Results
+from hub.flows.payment_billing import PaymentBilling
 
 __all__ = ["Agencies", "Flow", "FlowRegistry", "Results", "default_flows"]
 
@@ -29,11 +30,18 @@ class FlowRegistry:
         return sorted(self._flows)
 
 
-def default_flows(documents: DocumentDesk | None = None) -> FlowRegistry:
-    """Every flow of the municipal queue interface and of the agencies' pushes; `documents`
-    signs the PDFs of approved licences (None: no documents are made)."""
+def default_flows(
+    billing: PaymentBilling | None = None, documents: DocumentDesk | None = None
+) -> FlowRegistry:
+    """Every flow of the municipal queue interface and of the agencies' pushes; `billing`
+    makes decided cases that owe a fee wait for their payment; `documents` signs the PDFs of
+    approved licences (None: no documents are made)."""
     from hub.flows.agency_pushes import CrStatusChangedFlow, OwnershipTransferredFlow
-    from hub.flows.building import BuildingPermitIssuedFlow, ConnectionCompletedFlow
+    from hub.flows.building import (
+        BuildingPermitIssuedFlow,
+        BuildingPermitPaidFlow,
+        ConnectionCompletedFlow,
+    )
     from hub.flows.investeasy import (
         InvestEasyApprovalFlow,
         InvestEasyCallbackFlow,
@@ -41,16 +49,18 @@ def default_flows(documents: DocumentDesk | None = None) -> FlowRegistry:
     )
     from hub.flows.licence import LicenceIssueFlow, LicenceRenewalFlow
     from hub.flows.parking import ParkingPermitFlow
+    from hub.flows.payment import PaymentCreateFlow, PaymentPaidFlow, PaymentRefundFlow
+    from hub.flows.payment_fine import FineDueFlow
     from hub.flows.sms_parking import SmsParkingFlow, SmsReplyFlow
     from hub.flows.tender import TenderFloatFlow, TenderStatusFlow
     from hub.flows.violation import ViolationPaidFlow
 
     return FlowRegistry(
         [
-            ParkingPermitFlow(),
-            LicenceRenewalFlow(documents),
+            ParkingPermitFlow(billing),
+            LicenceRenewalFlow(billing, documents),
             LicenceIssueFlow(documents),
-            BuildingPermitIssuedFlow(),
+            BuildingPermitIssuedFlow(billing),
             ConnectionCompletedFlow(),
             ViolationPaidFlow(),
             CrStatusChangedFlow(),
@@ -62,5 +72,10 @@ def default_flows(documents: DocumentDesk | None = None) -> FlowRegistry:
             InvestEasyLicenceStatusFlow(),
             TenderFloatFlow(),
             TenderStatusFlow(),
+            PaymentCreateFlow(),
+            PaymentPaidFlow(documents),
+            PaymentRefundFlow(),
+            FineDueFlow(billing),
+            BuildingPermitPaidFlow(),
         ]
     )

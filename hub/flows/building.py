@@ -9,6 +9,8 @@ from typing import Any
 
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
+from hub.flows.payment_billing import Bill, PaymentBilling, bill, billing_for
+from hub.flows.payment_rules import building_permit_fee
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import BuildingPermit
 
@@ -24,13 +26,23 @@ def permit_snapshot(permit: BuildingPermit | None) -> dict[str, Any] | None:
     }
 
 
+AWAITING_PAYMENT = "awaiting-payment"
+
+
 class BuildingPermitIssuedFlow:
-    """File the new-connection request for a freshly issued building permit."""
+    """File the new-connection request for a freshly issued building permit; with `billing`,
+    the permit first waits for its fee (`awaiting-payment`), and the paid payment sends
+    permit.building.paid, whose flow (BuildingPermitPaidFlow) files the request."""
 
     handles = "permit.building.issued"
     results: tuple[str, ...] = ("permit.building.electricity-requested",)
 
+    def __init__(self, billing: PaymentBilling | None = None) -> None:
+        self.billing = billing_for(billing, "building-permit")
+
     async def gather(self, event: CloudEvent, agencies: Agencies) -> dict[str, Any]:
+        if self.billing is not None:
+            return {}  # nothing is asked of the electricity company before the fee is paid
         data = event.data
         owner = data["owner"]
         return dict(
@@ -66,16 +78,34 @@ class BuildingPermitIssuedFlow:
             data["wilayat"],
             data["load_kva"],
         )
+        permit.correlationid = event.correlation
+        if self.billing is not None:
+            if permit.status is None:  # a permit seen again keeps the state it reached
+                permit.status = AWAITING_PAYMENT
+                fee = building_permit_fee(data["load_kva"])
+                due = Bill("building-permit", permit.permit_no, fee, owner["civil_id"], dict(data))
+                bill(self.billing, event, due, uow, results)
+            uow.records.save()
+            uow.record_changed("building_permit", permit.permit_no, before, permit_snapshot(permit))
+            return
         if permit.status != "electricity-connected":
             permit.status = "electricity-requested"
         permit.electricity_request_no = facts["request_no"]
-        permit.correlationid = event.correlation
         uow.records.save()
         uow.record_changed("building_permit", permit.permit_no, before, permit_snapshot(permit))
         result = {"permit_no": permit.permit_no, "request_no": facts["request_no"]}
         if facts.get("expected_connection_date"):
             result["expected_connection_date"] = facts["expected_connection_date"]
         uow.emit(results.event("permit.building.electricity-requested", result))
+
+
+class BuildingPermitPaidFlow(BuildingPermitIssuedFlow):
+    """The fee of a billed building permit is paid: file its new-connection request now."""
+
+    handles = "permit.building.paid"
+
+    def __init__(self) -> None:
+        super().__init__(None)
 
 
 class ConnectionCompletedFlow:

@@ -11,6 +11,8 @@ from hub.contracts.envelope import CloudEvent
 from hub.documents.desk import DocumentDesk
 from hub.flows.base import Agencies, Results
 from hub.flows.licence_rules import LicenceDecision, LicenceFacts, decide_licence
+from hub.flows.payment_billing import Bill, PaymentBilling, bill, billing_for
+from hub.flows.payment_rules import licence_renewal_fee
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import IssuedDocument, TradeLicence
 
@@ -145,12 +147,16 @@ def deliver_licence(
 
 
 class LicenceRenewalFlow:
-    """Renew a trade licence when every agency check passes."""
+    """Renew a trade licence when every agency check passes; with `billing`, an approved
+    renewal waits for its fee (`awaiting-payment`) and the paid payment renews it."""
 
     handles = "licence.renewal.requested"
     results: tuple[str, ...] = ("licence.renewal.completed",)
 
-    def __init__(self, documents: DocumentDesk | None = None) -> None:
+    def __init__(
+        self, billing: PaymentBilling | None = None, documents: DocumentDesk | None = None
+    ) -> None:
+        self.billing = billing_for(billing, "licence-renewal")
         self.documents = documents  # signs the renewed licence's PDF when configured
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> LicenceFacts:
@@ -164,20 +170,28 @@ class LicenceRenewalFlow:
         before = licence_snapshot(licence)
         activities = data.get("activities") or (licence.activities if licence else [])
         decision = _decide(event, facts, list(activities), licence.expiry if licence else None)
+        renewed_now = False
         if licence is None:
             # A licence the register predates: the renewal brings it into the hub's records.
             licence = _new_licence(
                 data["licence_no"], data["cr_no"], facts, list(activities), status="pending"
             )
             uow.records.add(licence)
-        if decision.approved:
+        if decision.approved and self.billing is not None and decision.new_expiry:
+            licence.status = "awaiting-payment"
+            fee = licence_renewal_fee(len(activities))
+            renews_to = {"new_expiry": decision.new_expiry.isoformat()}
+            due = Bill("licence-renewal", licence.licence_no, fee, data["cr_no"], renews_to)
+            bill(self.billing, event, due, uow, results)
+        elif decision.approved:
             licence.status, licence.expiry = "active", decision.new_expiry
+            renewed_now = True
         elif licence.status != "active" or (licence.expiry and licence.expiry < _today()):
             licence.status = "renewal-rejected"
         _record_checks(licence, event, decision)
         uow.records.save()
         uow.record_changed("trade_licence", licence.licence_no, before, licence_snapshot(licence))
-        if decision.approved:
+        if renewed_now:  # a billed renewal gets its document when the fee is paid
             deliver_licence(self.documents, licence, uow, renewed=True)
         result = {"licence_no": data["licence_no"], **_result(data, decision, facts)}
         uow.emit(results.event("licence.renewal.completed", result))

@@ -9,6 +9,8 @@ from typing import Any
 from hub.contracts.envelope import CloudEvent
 from hub.flows.base import Agencies, Results
 from hub.flows.parking_rules import decide_parking
+from hub.flows.payment_billing import Bill, PaymentBilling, bill, billing_for
+from hub.flows.payment_rules import parking_permit_fee
 from hub.messages.unit_of_work import UnitOfWork
 from hub.store.tables import ParkingPermit
 
@@ -52,11 +54,35 @@ _SNAPSHOT_COLUMNS = (
 )
 
 
+AWAITING_PAYMENT = "awaiting-payment"
+
+
+def issued_result(values: Mapping[str, Any], plate: Mapping[str, Any]) -> dict[str, Any]:
+    """permit.parking.completed for an issued permit, from its column values."""
+    valid_from, valid_until = values["valid_from"], values["valid_until"]
+    return {
+        "application_no": values["application_no"],
+        "decision": "issued",
+        "plate": dict(plate),
+        "zone": values["zone"],
+        "months": values["months"],
+        "reasons": list(values["reasons"]),
+        "permit_no": values["permit_no"],
+        "valid_from": valid_from.isoformat() if valid_from else None,
+        "valid_until": valid_until.isoformat() if valid_until else None,
+    }
+
+
 class ParkingPermitFlow:
     """Issue or refuse a parking permit on the vehicle register's word."""
 
     handles = "permit.parking.requested"
     results: tuple[str, ...] = ("permit.parking.completed",)
+
+    def __init__(self, billing: PaymentBilling | None = None) -> None:
+        """With `billing`, an issued permit waits for its fee (`awaiting-payment`, no number
+        yet) and its permit.parking.completed follows the paid payment."""
+        self.billing = billing_for(billing, "parking-permit")
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> dict[str, Any]:
         plate = event.data["plate"]
@@ -99,10 +125,20 @@ class ParkingPermitFlow:
         if decision.issued and vehicle is not None:
             values["owner_name_en"] = vehicle["owner"]["name_en"]
             values["owner_name_ar"] = vehicle["owner"]["name_ar"]
-        before = uow.records.write_parking_permit(values, issue_number=decision.issued, now=now)
+        billed = decision.issued and self.billing is not None
+        if billed:
+            values["status"] = AWAITING_PAYMENT
+        before = uow.records.write_parking_permit(
+            values, issue_number=decision.issued and not billed, now=now
+        )
         uow.record_changed(
             "parking_permit", data["application_no"], snapshot_of(before), snapshot_of(values)
         )
+        if billed and self.billing is not None:
+            fee = Bill("parking-permit", data["application_no"], parking_permit_fee(),
+                       data["civil_id"], {})  # fmt: skip
+            bill(self.billing, event, fee, uow, results)
+            return  # permit.parking.completed follows the paid payment (payment_completion)
         result: dict[str, Any] = {
             "application_no": data["application_no"],
             "decision": values["status"],

@@ -33,6 +33,7 @@ from hub.config import Settings
 from hub.contracts.registry import ContractRegistry
 from hub.documents.desk import DocumentDesk
 from hub.flows import FlowRegistry, default_flows
+from hub.flows.payment_billing import PaymentBilling
 from hub.messages.settlement import AfterCommit
 from hub.pipeline import Pipeline
 from hub.runtime.sms_inbound import SmsInbound
@@ -134,6 +135,13 @@ def _ping(engine: Engine) -> None:
         conn.execute(text("SELECT 1"))
 
 
+def payment_billing(settings: Settings) -> PaymentBilling:
+    """How payments are made, and which decided cases are billed (none while
+    HUB_PAYMENTS_BILLING is off; a fine the payer chose to pay is billed regardless)."""
+    services = tuple(settings.payments_billed_services) if settings.payments_billing else ()
+    return PaymentBilling(settings.payment_provider, settings.payment_return_url, services)
+
+
 def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
     """Build the hub from settings; agencies without a URL get their simulator when allowed."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -182,7 +190,7 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
             settings.rate_limits,
             ExchangeSeals.from_settings(settings, sessions),
         ),
-        flows=default_flows(DocumentDesk.from_settings(settings)),
+        flows=default_flows(payment_billing(settings), DocumentDesk.from_settings(settings)),
         sealer=sealer,
         seal_timer=SealTimer(sealer, sessions, settings.audit_seal_interval_s).start(),
         simulators=simulators,

@@ -13,6 +13,7 @@ from hub.bus.redelivery import RedeliveryScheduler
 from hub.bus.topology import declare_topology
 from hub.bus.worker import LoopThread, Worker
 from hub.runtime.build import HubRuntime
+from hub.runtime.payment_sweep import PaymentSweeper
 from hub.runtime.reminders import ReminderSweeper
 from hub.runtime.waiting import wait_for
 
@@ -34,6 +35,7 @@ class WorkerThread:
         relay = OutboxRelay(runtime.sessions, self.publisher)
         # SMS parking reminders, published as soon as they are queued (the relay marks them)
         self.reminders = ReminderSweeper(runtime, partial(relay.publish, mark_now=False))
+        self.payments = PaymentSweeper(runtime, partial(relay.publish, mark_now=False))
         self.worker = Worker(
             runtime.broker_url,
             runtime.pipeline(after_commit=partial(relay.publish, mark_now=False)),
@@ -73,6 +75,7 @@ class WorkerThread:
         self._thread.start()
         self._runtime.open_channels()  # the telcos' SMPP sessions, in the loop just started
         self.reminders.start()
+        self.payments.start()
         return self
 
     @property
@@ -83,6 +86,7 @@ class WorkerThread:
         """Let the deliveries in flight finish (up to `timeout_s`), then stop."""
         self._stop.set()
         self.reminders.stop(timeout_s)
+        self.payments.stop(timeout_s)
         self._thread.join(timeout_s)
         self._loop.stop()
         self.worker.close()

@@ -68,6 +68,11 @@ class Records:
             .order_by(ParkingPermit.application_no)
         ).all()
 
+    def parking_permit(self, application_no: str) -> ParkingPermit | None:
+        return self._session.execute(
+            select(ParkingPermit).where(ParkingPermit.application_no == application_no)
+        ).scalar_one_or_none()
+
     def violation(self, violation_no: str) -> ParkingViolation | None:
         return self._session.execute(
             select(ParkingViolation).where(ParkingViolation.violation_no == violation_no)

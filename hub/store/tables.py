@@ -476,3 +476,61 @@ class SealedExchange(Base):
         Index("ix_sealed_exchanges_correlationid", "correlationid"),
         Index("ix_sealed_exchanges_message_id", "message_id"),
     )
+
+
+class PaymentStatus:
+    """A payment's states: billed (the hub owes the provider a create), pending (the payer may
+    pay), then paid, expired or failed; a paid payment for a refused case is refunded."""
+
+    BILLED = "billed"
+    PENDING = "pending"
+    PAID = "paid"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    REFUND_DUE = "refund-due"
+    REFUNDED = "refunded"
+    ALL = (BILLED, PENDING, PAID, EXPIRED, FAILED, REFUND_DUE, REFUNDED)
+    OPEN = (BILLED, PENDING)
+
+
+class Payment(Base):
+    """One fee owed for one case, through one provider; `reference` is the hub's idempotency
+    key with the provider, `payment_id` the provider's own number."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    reference: Mapped[str] = mapped_column(String(60), unique=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    payment_id: Mapped[str | None] = mapped_column(String(60), unique=True)
+    service: Mapped[str] = mapped_column(String(30))
+    case_key: Mapped[str] = mapped_column(String(60), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 3))
+    currency: Mapped[str] = mapped_column(String(3))
+    payer_reference: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    payment_url: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[datetime | None] = mapped_column()
+    paid_at: Mapped[datetime | None] = mapped_column()
+    notified_at: Mapped[datetime | None] = mapped_column()
+    status_checked_at: Mapped[datetime | None] = mapped_column()
+    refund_id: Mapped[str | None] = mapped_column(String(60))
+    case_data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    correlationid: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class PaymentNotice(Base):
+    """Each provider notification the hub accepted, once (its id is unique per provider)."""
+
+    __tablename__ = "payment_notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    provider: Mapped[str] = mapped_column(String(30))
+    notice_id: Mapped[str] = mapped_column(String(100))
+    payment_id: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_payment_notices_once", "provider", "notice_id", unique=True),)
