@@ -95,6 +95,12 @@ class Inbox:
                 continue  # a competing worker inserted it first; read it again
         raise RuntimeError(f"could not register message {event.id}")
 
+    def has_row(self, message_id: str) -> bool:
+        """Whether the message's row is written (by a competing delivery, when this one's
+        insert of it failed)."""
+        with self._sessions() as session:
+            return session.get(Message, message_id) is not None
+
     def register(self, uow: UnitOfWork, event: CloudEvent, delivery: Delivery) -> None:
         """Hand a first-seen message's row to its outcome's unit (`uow.first_seen`). `claim`
         writes it, with its outcome, in one INSERT; that raises IntegrityError when a competing

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.agencies.gateway import AgencyGateway
@@ -44,6 +44,7 @@ pytestmark = pytest.mark.timeout(90)
 LIMIT = 3
 BUG = "PKA-BUG"
 OUTAGE = "PKA-OUTAGE"
+CLASH = "PKA-CLASH"
 
 
 class BuggyFlow:
@@ -60,6 +61,8 @@ class BuggyFlow:
         return {}
 
     def apply(self, event: CloudEvent, facts: Any, uow: UnitOfWork, results: Results) -> None:
+        if event.data["application_no"] == CLASH:  # a record write that breaks a constraint
+            raise IntegrityError("INSERT INTO records", {}, Exception("UNIQUE constraint failed"))
         uow.audit("test.applied")
 
 
@@ -138,6 +141,22 @@ def test_a_bug_in_a_flow_fails_the_message_at_the_configured_count(
     assert [(m["id"], m["last_error"]) for m in listed] == [(message_id, row.last_error)]
     assert [p.decision.action for p in planned] == [Action.REDRIVE]
     assert history[-1] == MessageStatus.FAILED
+
+
+def test_a_constraint_broken_by_a_flow_is_a_bug_not_a_competing_delivery(
+    sessions: sessionmaker[Session],
+) -> None:
+    """An IntegrityError from a flow's own writes is not the inbox row of a competing
+    delivery: the message is kept, counted and failed, never acknowledged as a duplicate."""
+    pipeline = buggy_pipeline(sessions)
+    body = request(application_no=CLASH)
+    message_id = json.loads(body)["id"]
+    outcomes = [asyncio.run(pipeline.handle(body)).outcome for _ in range(LIMIT)]
+    assert outcomes == [Outcome.RETRY] * (LIMIT - 1) + [Outcome.FAILED]
+    row = message(sessions, message_id)
+    assert row is not None and row.status == MessageStatus.FAILED
+    assert row.last_error is not None and row.last_error.startswith("IntegrityError")
+    assert kinds(sessions, message_id).count("message.unexpected_error") == LIMIT
 
 
 def test_an_outage_of_the_store_is_not_counted_against_the_message(
