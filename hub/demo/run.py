@@ -181,11 +181,11 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
     with build_runtime(settings) as runtime:
         stopped = StoppedMessages(runtime)
         reader = ResultReader(runtime.broker_url, stopped)
-        worker = WorkerThread(runtime).start()
         fault = FaultWindow(runtime, len(cases))
         sms = SmsDemo(runtime, sms_cases(run_id))
         used = {str(v) for c in cases for v in c.data.values() if isinstance(v, str)}
         payments = PaymentDemo(runtime, payment_cases(used))
+        worker = WorkerThread(runtime).start()  # last: everything above may still refuse
         try:
             with (
                 Progress(
