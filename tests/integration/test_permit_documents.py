@@ -1,0 +1,157 @@
+"""Issue 17 for permits: a parking permit (issued when its fee is paid) and a building permit
+(issued at once, not billed here) are each delivered as a signed bilingual PDF, kept with the
+case, audited by digest, in the case's evidence bundle, and verifiable by `hub documents
+verify`, which refuses them once altered. One embedded hub with a development CA serves the
+module."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from connectors.rop import data as rop_register
+from hub.audit.bundle import write_bundle
+from hub.audit.bundle_verify import verify_bundle
+from hub.cli.app import app
+from hub.cli.output import CommandFailed
+from hub.config import Settings
+from hub.documents.signing import verify_document
+from hub.pki.authority import CertificateAuthority
+from hub.pki.material import PkiFiles
+from hub.store.tables import AuditEntry, IssuedDocument
+from tests.integration.payment_hub import PayingHub, paying_hub, wait_until
+
+CA_FILE = "pki/ca.pem"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PayingHub]:
+    data_dir: Path = tmp_path_factory.mktemp("permit-documents")
+    CertificateAuthority.create(data_dir / "pki")  # what `hub pki init` makes
+    settings = Settings(
+        data_dir=data_dir,
+        payments_billing=True,
+        payments_billed_services=["parking-permit"],  # building permits are issued at once
+        retry_ladder="1s,1s",
+        payment_sweep_s=3600.0,
+    )
+    with paying_hub(settings) as running:
+        yield running
+
+
+def _documents(hub: PayingHub, reference: str) -> list[IssuedDocument]:
+    with hub.runtime.sessions() as session:
+        rows = list(
+            session.scalars(select(IssuedDocument).where(IssuedDocument.reference == reference))
+        )
+        session.expunge_all()
+        return rows
+
+
+def _issued_entries(hub: PayingHub, case: str) -> list[dict[str, Any]]:
+    with hub.runtime.sessions() as session:
+        return [
+            dict(detail)
+            for detail in session.scalars(
+                select(AuditEntry.detail).where(
+                    AuditEntry.correlationid == case, AuditEntry.kind == "document.issued"
+                )
+            )
+        ]
+
+
+def _verify_cli(hub: PayingHub, pdf: Path) -> tuple[int, str]:
+    ca = hub.runtime.settings.data_dir / CA_FILE
+    run = CliRunner().invoke(app, ["documents", "verify", str(pdf), "--ca", str(ca)])
+    if isinstance(run.exception, CommandFailed):  # `hub` prints it and exits 1 (hub.cli.app)
+        return 1, str(run.exception)
+    return run.exit_code, run.stdout
+
+
+def _check_delivered(hub: PayingHub, reference: str, kind: str, case: str, tmp: Path) -> None:
+    """One document of `kind` for the case: audited by digest, verified by the command, in
+    the case's bundle, and refused by the command once altered."""
+    [document] = _documents(hub, reference)
+    assert (document.kind, document.correlationid) == (kind, case)
+    assert document.sha256 == hashlib.sha256(document.pdf).hexdigest()
+    [entry] = _issued_entries(hub, case)
+    assert (entry["document"], entry["reference"], entry["sha256"]) == (
+        kind,
+        reference,
+        document.sha256,
+    )
+    anchor = PkiFiles.from_settings(hub.runtime.settings).trust_anchor()
+    assert verify_document(document.pdf, anchor).ok
+    assert b"DejaVuSans" in document.pdf  # the bilingual font, embedded
+
+    pdf = tmp / f"{reference}.pdf"
+    pdf.write_bytes(document.pdf)
+    code, said = _verify_cli(hub, pdf)
+    assert code == 0 and "valid signature by" in said, said
+    altered = bytearray(document.pdf)
+    altered[altered.index(b"/Title") + 8] ^= 0x01  # inside the signed byte range
+    pdf.write_bytes(bytes(altered))
+    code, said = _verify_cli(hub, pdf)
+    assert code == 1 and "altered after signing" in said, said
+
+    identity = PkiFiles.from_settings(hub.runtime.settings).signing_identity()
+    bundle = tmp / f"{reference}.zip"
+    manifest = write_bundle(hub.runtime.sessions, hub.runtime.sealer, identity, case, bundle)
+    assert f"documents/{reference}-{document.id}.pdf" in manifest["files"]
+    verdict = verify_bundle(bundle, anchor)
+    assert verdict.ok and verdict.documents == 1, verdict.problems
+
+
+def test_a_parking_permit_paid_for_is_delivered_signed(hub: PayingHub, tmp_path: Path) -> None:
+    vehicle = rop_register.valid_vehicles()[5]
+    application = f"PKA-DOC-{uuid.uuid4().hex[:6].upper()}"
+    case = f"case-{uuid.uuid4().hex[:12]}"
+    request = {
+        "application_no": application,
+        "plate": {"number": vehicle.plate_number, "code": vehicle.plate_code},
+        "civil_id": vehicle.owner.civil_id,
+        "zone": "qurum",
+        "months": 3,
+    }
+    hub.send("permit.parking.requested", request, correlationid=case)
+    billed = hub.result("payment.requested", lambda d: d["case"] == application)["data"]
+    assert _issued_entries(hub, case) == []  # nothing is delivered before the fee is paid
+    epay = hub.provider("epay")
+    assert epay.deliver(epay.pay(billed["payment_id"])).status_code == 200
+    issued = hub.result("permit.parking.completed", lambda d: d["application_no"] == application)
+    assert issued["correlationid"] == case
+    _check_delivered(hub, issued["data"]["permit_no"], "parking-permit", case, tmp_path)
+
+
+def test_a_building_permit_is_delivered_signed_when_issued(hub: PayingHub, tmp_path: Path) -> None:
+    owner = rop_register.valid_vehicles()[6].owner
+    permit_no = f"MCT-BP-2026-{uuid.uuid4().int % 1_000_000:06d}"
+    case = f"case-{uuid.uuid4().hex[:12]}"
+    issued = {
+        "permit_no": permit_no,
+        "owner": {"civil_id": owner.civil_id, "name_en": owner.name_en, "name_ar": owner.name_ar},
+        "plot_no": "3/772",
+        "wilayat": "Seeb",
+        "load_kva": 60,
+    }
+    hub.send("permit.building.issued", issued, correlationid=case)
+    hub.result("permit.building.electricity-requested", lambda d: d["permit_no"] == permit_no)
+    _check_delivered(hub, permit_no, "building-permit", case, tmp_path)
+    hub.send("permit.building.issued", issued)  # the same permit again: no second document
+
+    def answered_twice() -> bool:
+        hub.drain()
+        kind = "permit.building.electricity-requested"
+        return [r["data"]["permit_no"] for r in hub.results if r["type"] == kind].count(
+            permit_no
+        ) == 2
+
+    wait_until(answered_twice, "the second answer")
+    assert len(_documents(hub, permit_no)) == 1
