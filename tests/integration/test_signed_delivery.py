@@ -1,11 +1,13 @@
-"""Issue 17 for permits: a parking permit (issued when its fee is paid) and a building permit
-(issued at once, not billed here) are each delivered as a signed bilingual PDF, kept with the
-case, audited by digest, in the case's evidence bundle, and verifiable by `hub documents
-verify`, which refuses them once altered. One embedded hub with a development CA serves the
-module."""
+"""What a running hub with a signing certificate delivers signed. Issue 17 for permits: a
+parking permit (issued when its fee is paid) and a building permit (issued at once, not billed
+here) are each a signed bilingual PDF, kept with the case, audited by digest, in the case's
+evidence bundle, and verifiable by `hub documents verify`, which refuses them once altered.
+Issue 26: the decision callback to Invest Easy carries the municipality's signature, which the
+portal requires. One embedded hub with a development CA serves the module."""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import uuid
 from collections.abc import Iterator
@@ -16,12 +18,14 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from connectors.investeasy.simulator import InvestEasySimulator
 from connectors.rop import data as rop_register
 from hub.audit.bundle import write_bundle
 from hub.audit.bundle_verify import verify_bundle
 from hub.cli.app import app
 from hub.cli.output import CommandFailed
 from hub.config import Settings
+from hub.contracts.registry import ContractRegistry
 from hub.documents.signing import verify_document
 from hub.pki.authority import CertificateAuthority
 from hub.pki.material import PkiFiles
@@ -155,3 +159,23 @@ def test_a_building_permit_is_delivered_signed_when_issued(hub: PayingHub, tmp_p
 
     wait_until(answered_twice, "the second answer")
     assert len(_documents(hub, permit_no)) == 1
+
+
+def test_the_hub_signs_its_decision_callback_to_invest_easy(hub: PayingHub) -> None:
+    portal = hub.runtime.simulators["investeasy"].simulator
+    assert isinstance(portal, InvestEasySimulator)
+    portal.require_signatures(PkiFiles.from_settings(hub.runtime.settings).trust_anchor())
+    try:
+        contract = ContractRegistry.load().get(
+            "urn:muscat-hub:events:investeasy.callback.requested:1.0"
+        )
+        callback = copy.deepcopy(dict(contract.examples[0])) | {"application_ref": "IE-2026-720001"}
+        hub.send("investeasy.callback.requested", callback)
+        confirmed = hub.result(
+            "investeasy.callback.confirmed", lambda d: d["application_ref"] == "IE-2026-720001"
+        )
+    finally:
+        portal.require_signatures(None)
+    assert confirmed["data"]["receipt"].startswith("IE-RCPT-")
+    assert portal.signature_refusals == []
+    assert portal.decisions["IE-2026-720001"]["decision"] == "APPROVED"
