@@ -31,6 +31,9 @@ class AgencyConnector(Generic[ClientT, SimulatorT]):
     declared: Mapping[str, Operation]
     make_client: Callable[[Endpoint, CallPolicy], ClientT]
     make_simulator: Callable[[int], SimulatorT]
+    # the client signs each body it sends with the municipality's identity when one is
+    # configured (the runtime puts it on the endpoint): Invest Easy's decisions
+    signs_bodies: bool = False
 
     def operations(self) -> Mapping[str, Operation]:
         return self.declared

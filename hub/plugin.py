@@ -30,6 +30,7 @@ from hub.errors import (
     PermanentAgencyError,
     TransientAgencyError,
 )
+from hub.pki.jws import JwsRefused, sign_detached, verify_detached
 from hub.soap import (
     AUTHENTICATION_FAILED,
     CONTENT_TYPE,
@@ -103,4 +104,8 @@ __all__ = [
     "WsSigning",
     "sign_envelope",
     "verify_envelope",
+    # detached JWS over a JSON body (Invest Easy's signed decisions, docs/PARTNERS.md)
+    "JwsRefused",
+    "sign_detached",
+    "verify_detached",
 ]

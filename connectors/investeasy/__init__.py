@@ -42,6 +42,7 @@ connector = AgencyConnector(
     declared=OPERATIONS,
     make_client=InvestEasyClient,
     make_simulator=InvestEasySimulator,
+    signs_bodies=True,  # the municipality's decision, signed (docs/PARTNERS.md)
 )
 
 __all__ = ["InvestEasyClient", "InvestEasySimulator", "connector"]

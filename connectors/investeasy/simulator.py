@@ -1,7 +1,9 @@
 """A stand-in for the Invest Easy portal on loopback. It receives the hub's decision
 callbacks and confirms them (the same decision again gets the same receipt; a different one
 is refused with 409, so a test sees it if the hub ever sent two), and it plays the portal's
-other side too: `submit` sends an approval request to the hub's partner endpoint."""
+other side too: `submit` sends an approval request to the hub's partner endpoint. Told to
+(`require_signatures`), it refuses a body without the municipality's valid detached JWS over
+its exact bytes (422 SIGNATURE_REFUSED, naming the reason)."""
 
 from __future__ import annotations
 
@@ -13,10 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from cryptography import x509
 from starlette.requests import Request
 from starlette.routing import Route
 
 from connectors.rest.simulator import AgencyReply, Refusal, RestAgencySimulator
+from hub.plugin import JwsRefused, verify_detached
 
 DEFAULT_CREDENTIALS = {"api_key": "investeasy-sim-key"}
 CONFLICT = Refusal(
@@ -31,6 +35,7 @@ STATUS_RECORDED = {
     "ar": "تم تسجيل حالة الرخصة على الطلب.",
 }
 APPLICATIONS_PATH = "/api/v1/investeasy/applications"
+SIGNATURE_HEADER = "x-jws-signature"
 
 
 class InvestEasySimulator(RestAgencySimulator):
@@ -47,7 +52,32 @@ class InvestEasySimulator(RestAgencySimulator):
         self.callbacks: dict[str, int] = {}
         self.conflicts: list[dict[str, Any]] = []
         self.licence_statuses: dict[str, dict[str, Any]] = {}
+        self.signature_refusals: list[str] = []  # the reason of each refused signature
+        self._trust_anchor: x509.Certificate | None = None
         self._lock = threading.Lock()
+
+    def require_signatures(self, trust_anchor: x509.Certificate | None) -> None:
+        """From now on (None: no longer): refuse a body that does not carry a detached JWS
+        over its exact bytes by a certificate of `trust_anchor`, valid now."""
+        self._trust_anchor = trust_anchor
+
+    async def _signature_refusal(self, request: Request) -> AgencyReply | None:
+        anchor = self._trust_anchor
+        if anchor is None:
+            return None
+        body = await request.body()
+        try:
+            verify_detached(request.headers.get(SIGNATURE_HEADER), body, anchor)
+        except JwsRefused as exc:
+            with self._lock:
+                self.signature_refusals.append(exc.reason)
+            refusal = Refusal(
+                "SIGNATURE_REFUSED",
+                f"The municipality's signature is refused: {exc}",
+                f"توقيع البلدية مرفوض: {exc.reason}",
+            )
+            return self.refused(422, refusal)
+        return None
 
     def routes(self) -> list[Route]:
         applications = "/api/portal/v1/applications/{reference}"
@@ -77,6 +107,9 @@ class InvestEasySimulator(RestAgencySimulator):
 
     async def _decision(self, request: Request) -> AgencyReply:
         reference = request.path_params["reference"]
+        refused = await self._signature_refusal(request)
+        if refused is not None:
+            return refused
         try:
             body = await request.json()
             decision = str(body["decision"])
@@ -103,6 +136,9 @@ class InvestEasySimulator(RestAgencySimulator):
 
     async def _licence_status(self, request: Request) -> AgencyReply:
         reference = request.path_params["reference"]
+        refused = await self._signature_refusal(request)
+        if refused is not None:
+            return refused
         try:
             body = await request.json()
             licence_no, status = str(body["licenceNumber"]), str(body["licenceStatus"])

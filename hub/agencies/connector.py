@@ -70,7 +70,8 @@ class Endpoint:
 
     url: str
     credentials: Mapping[str, str] = field(default_factory=dict)
-    # WS-Security signatures on SOAP messages, where the agency requires them (docs/PKI.md)
+    # the municipality's signing identity: WS-Security on SOAP messages where the agency
+    # requires them (docs/PKI.md); a detached JWS on each body a `signs_bodies` connector sends
     ws_signing: WsSigning | None = None
 
 

@@ -106,3 +106,14 @@ def ws_signing(settings: Settings) -> WsSigning:
     files = PkiFiles.from_settings(settings)
     identity = files.signing_identity()
     return WsSigning(identity.key, identity.certificate, files.trust_anchor())
+
+
+def body_signing(settings: Settings) -> WsSigning | None:
+    """The municipality's signing identity for connectors that sign each body they send (a
+    detached JWS), whenever a signing certificate is configured; None: bodies go unsigned."""
+    files = PkiFiles.from_settings(settings)
+    if files.signing_cert is None or files.signing_key is None:
+        return None
+    identity = files.signing_identity()
+    anchor = files.trust_anchor() if files.ca_cert is not None else identity.certificate
+    return WsSigning(identity.key, identity.certificate, anchor)

@@ -1,6 +1,7 @@
 """Where the municipality's documents are made: a record's content, rendered bilingual,
 signed with the municipality's certificate. Flows call it inside their unit of work, so a
-licence and its signed document commit together or not at all."""
+licence or permit and its signed document commit together or not at all. Each kind only
+says what its page shows; `sign` is the one way a document is made."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from hub.documents.signing import sign_document
 from hub.pki.material import PkiFiles, SigningIdentity
 
 TRADE_LICENCE = "trade-licence"
+PARKING_PERMIT = "parking-permit"
+BUILDING_PERMIT = "building-permit"
 
 
 @dataclass(frozen=True)
@@ -68,8 +71,72 @@ class DocumentDesk:
             ],
         )
         reason = "Trade licence renewed" if renewed else "Trade licence issued"
+        return self.sign(content, reason=reason)
+
+    def parking_permit(
+        self,
+        *,
+        permit_no: str,
+        plate: str,
+        zone: str,
+        owner_en: str,
+        owner_ar: str,
+        valid_from: date | None,
+        valid_until: date | None,
+    ) -> SignedDocument:
+        """The resident's permit: no civil id on it (the plate identifies the vehicle)."""
+        content = DocumentContent(
+            kind=PARKING_PERMIT,
+            title_en="Residential Parking Permit",
+            title_ar="تصريح مواقف سكني",
+            reference=permit_no,
+            lines=[
+                Line("Permit number", "رقم التصريح", permit_no),
+                Line("Vehicle plate", "رقم اللوحة", plate),
+                Line("Zone", "المنطقة", zone),
+                Line("Holder", "حامل التصريح", owner_en or "-"),
+                Line("Holder (Arabic)", "الاسم بالعربية", owner_ar or "-"),
+                Line("Valid from", "صالح من", _day(valid_from)),
+                Line("Valid until", "صالح حتى", _day(valid_until)),
+            ],
+        )
+        return self.sign(content, reason="Parking permit issued")
+
+    def building_permit(
+        self,
+        *,
+        permit_no: str,
+        owner_en: str,
+        owner_ar: str,
+        plot_no: str,
+        wilayat: str,
+        load_kva: int,
+    ) -> SignedDocument:
+        """The owner's building permit: no civil id on it (the plot identifies the site)."""
+        content = DocumentContent(
+            kind=BUILDING_PERMIT,
+            title_en="Building Permit",
+            title_ar="رخصة بناء",
+            reference=permit_no,
+            lines=[
+                Line("Permit number", "رقم الرخصة", permit_no),
+                Line("Owner", "المالك", owner_en or "-"),
+                Line("Owner (Arabic)", "اسم المالك بالعربية", owner_ar or "-"),
+                Line("Plot", "رقم القطعة", plot_no),
+                Line("Wilayat", "الولاية", wilayat),
+                Line("Electrical load", "الحمل الكهربائي", f"{load_kva} kVA"),
+            ],
+        )
+        return self.sign(content, reason="Building permit issued")
+
+    def sign(self, content: DocumentContent, *, reason: str) -> SignedDocument:
+        """`content` rendered bilingual and signed (PAdES) with the municipality's key."""
         pdf = sign_document(render_pdf(content), self._identity, reason=reason)
-        return SignedDocument(TRADE_LICENCE, licence_no, pdf)
+        return SignedDocument(content.kind, content.reference, pdf)
+
+
+def _day(day: date | None) -> str:
+    return day.isoformat() if day else "-"
 
 
 def _activity(activity: Any) -> str:

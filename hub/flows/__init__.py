@@ -35,7 +35,7 @@ def default_flows(
 ) -> FlowRegistry:
     """Every flow of the municipal queue interface and of the agencies' pushes; `billing`
     makes decided cases that owe a fee wait for their payment; `documents` signs the PDFs of
-    approved licences (None: no documents are made)."""
+    approved licences and issued permits (None: no documents are made)."""
     from hub.flows.agency_pushes import CrStatusChangedFlow, OwnershipTransferredFlow
     from hub.flows.building import (
         BuildingPermitIssuedFlow,
@@ -57,10 +57,10 @@ def default_flows(
 
     return FlowRegistry(
         [
-            ParkingPermitFlow(billing),
+            ParkingPermitFlow(billing, documents),
             LicenceRenewalFlow(billing, documents),
             LicenceIssueFlow(documents),
-            BuildingPermitIssuedFlow(billing),
+            BuildingPermitIssuedFlow(billing, documents),
             ConnectionCompletedFlow(),
             ViolationPaidFlow(),
             CrStatusChangedFlow(),

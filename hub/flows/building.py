@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from hub.contracts.envelope import CloudEvent
+from hub.documents.desk import DocumentDesk
 from hub.flows.base import Agencies, Results
+from hub.flows.documents import building_permit, deliver
 from hub.flows.payment_billing import Bill, PaymentBilling, bill, billing_for
 from hub.flows.payment_rules import building_permit_fee
 from hub.messages.unit_of_work import UnitOfWork
@@ -37,8 +39,13 @@ class BuildingPermitIssuedFlow:
     handles = "permit.building.issued"
     results: tuple[str, ...] = ("permit.building.electricity-requested",)
 
-    def __init__(self, billing: PaymentBilling | None = None) -> None:
+    def __init__(
+        self, billing: PaymentBilling | None = None, documents: DocumentDesk | None = None
+    ) -> None:
+        """`documents` signs a newly issued permit's PDF; a billed one's is signed when it is
+        paid (payment_completion), so the paid flow below has none."""
         self.billing = billing_for(billing, "building-permit")
+        self.documents = documents
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> dict[str, Any]:
         if self.billing is not None:
@@ -93,6 +100,8 @@ class BuildingPermitIssuedFlow:
         permit.electricity_request_no = facts["request_no"]
         uow.records.save()
         uow.record_changed("building_permit", permit.permit_no, before, permit_snapshot(permit))
+        if before is None:  # issued now; a permit seen again keeps the document it has
+            deliver(self.documents, uow, building_permit(permit))
         result = {"permit_no": permit.permit_no, "request_no": facts["request_no"]}
         if facts.get("expected_connection_date"):
             result["expected_connection_date"] = facts["expected_connection_date"]

@@ -11,7 +11,8 @@
   queues investeasy.licence-status.requested, called to the portal the same way ->
   investeasy.licence-status.confirmed.
 
-A signed decision (the PKI family) would be attached where `_callback` builds the body.
+With a signing certificate configured, the Invest Easy client signs the body it sends (a
+detached JWS over its exact bytes, docs/PARTNERS.md); the decision here stays as it is stored.
 """
 
 from __future__ import annotations

@@ -10,11 +10,12 @@ from typing import Any
 from hub.contracts.envelope import CloudEvent
 from hub.documents.desk import DocumentDesk
 from hub.flows.base import Agencies, Results
+from hub.flows.documents import deliver, trade_licence
 from hub.flows.licence_rules import LicenceDecision, LicenceFacts, decide_licence
 from hub.flows.payment_billing import Bill, PaymentBilling, bill, billing_for
 from hub.flows.payment_rules import licence_renewal_fee
 from hub.messages.unit_of_work import UnitOfWork
-from hub.store.tables import IssuedDocument, TradeLicence
+from hub.store.tables import TradeLicence
 
 LICENCE_NO_PREFIX = "MCT-TL-"
 NEW_LICENCE_BASE = 100_000  # new licences are numbered after the legacy register's range
@@ -113,39 +114,6 @@ def _result(data: dict[str, Any], decision: LicenceDecision, facts: LicenceFacts
     return result
 
 
-def deliver_licence(
-    documents: DocumentDesk | None, licence: TradeLicence, uow: UnitOfWork, *, renewed: bool
-) -> None:
-    """The approved licence as a signed bilingual PDF, kept with the case and audited by its
-    digest (nothing when no signing certificate is configured)."""
-    if documents is None:
-        return
-    document = documents.trade_licence(
-        licence_no=licence.licence_no,
-        cr_no=licence.cr_no,
-        name_en=licence.name_en,
-        name_ar=licence.name_ar,
-        activities=list(licence.activities or []),
-        expiry=licence.expiry,
-        renewed=renewed,
-    )
-    uow.records.deliver(
-        IssuedDocument(
-            kind=document.kind,
-            reference=document.reference,
-            correlationid=uow.correlationid,
-            sha256=document.sha256,
-            pdf=document.pdf,
-        )
-    )
-    uow.audit(
-        "document.issued",
-        document=document.kind,
-        reference=document.reference,
-        sha256=document.sha256,
-    )
-
-
 class LicenceRenewalFlow:
     """Renew a trade licence when every agency check passes; with `billing`, an approved
     renewal waits for its fee (`awaiting-payment`) and the paid payment renews it."""
@@ -192,7 +160,7 @@ class LicenceRenewalFlow:
         uow.records.save()
         uow.record_changed("trade_licence", licence.licence_no, before, licence_snapshot(licence))
         if renewed_now:  # a billed renewal gets its document when the fee is paid
-            deliver_licence(self.documents, licence, uow, renewed=True)
+            deliver(self.documents, uow, trade_licence(licence, renewed=True))
         result = {"licence_no": data["licence_no"], **_result(data, decision, facts)}
         uow.emit(results.event("licence.renewal.completed", result))
 
@@ -229,6 +197,6 @@ class LicenceIssueFlow:
             uow.records.save()  # the row's id numbers the licence
             licence.licence_no = f"{LICENCE_NO_PREFIX}{NEW_LICENCE_BASE + licence.id:06d}"
             uow.record_changed("trade_licence", licence.licence_no, None, licence_snapshot(licence))
-            deliver_licence(self.documents, licence, uow, renewed=False)
+            deliver(self.documents, uow, trade_licence(licence, renewed=False))
             result["licence_no"] = licence.licence_no
         uow.emit(results.event("licence.issue.completed", result))

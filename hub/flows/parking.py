@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from hub.contracts.envelope import CloudEvent
+from hub.documents.desk import DocumentDesk
 from hub.flows.base import Agencies, Results
+from hub.flows.documents import deliver, parking_permit
 from hub.flows.parking_rules import decide_parking
 from hub.flows.payment_billing import Bill, PaymentBilling, bill, billing_for
 from hub.flows.payment_rules import parking_permit_fee
@@ -79,10 +81,14 @@ class ParkingPermitFlow:
     handles = "permit.parking.requested"
     results: tuple[str, ...] = ("permit.parking.completed",)
 
-    def __init__(self, billing: PaymentBilling | None = None) -> None:
+    def __init__(
+        self, billing: PaymentBilling | None = None, documents: DocumentDesk | None = None
+    ) -> None:
         """With `billing`, an issued permit waits for its fee (`awaiting-payment`, no number
-        yet) and its permit.parking.completed follows the paid payment."""
+        yet) and its permit.parking.completed follows the paid payment; `documents` signs an
+        issued permit's PDF (a billed one's when it is paid)."""
         self.billing = billing_for(billing, "parking-permit")
+        self.documents = documents
 
     async def gather(self, event: CloudEvent, agencies: Agencies) -> dict[str, Any]:
         plate = event.data["plate"]
@@ -148,6 +154,7 @@ class ParkingPermitFlow:
             "reasons": values["reasons"],
         }
         if decision.issued:
+            deliver(self.documents, uow, parking_permit(values))
             result["permit_no"] = values["permit_no"]
             result["valid_from"] = decision.valid_from.isoformat() if decision.valid_from else None
             result["valid_until"] = (

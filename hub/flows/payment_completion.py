@@ -1,7 +1,7 @@
 """What a paid payment completes, per service: the licence renewed (once: only a licence still
-awaiting its payment is renewed), the fine handed to the existing violation flow to settle
-with ROP, or the word that the case was refused meanwhile, which makes the payment due for a
-refund."""
+awaiting its payment is renewed), the permit issued (each with its signed document), the fine
+handed to the existing violation flow to settle with ROP, or the word that the case was refused
+meanwhile, which makes the payment due for a refund."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from datetime import UTC, date, datetime
 from hub.documents.desk import DocumentDesk
 from hub.flows.base import Results
 from hub.flows.building import permit_snapshot as building_snapshot
-from hub.flows.licence import deliver_licence, licence_snapshot
+from hub.flows.documents import Make, building_permit, deliver, parking_permit, trade_licence
+from hub.flows.licence import licence_snapshot
 from hub.flows.parking import issued_result, snapshot_of
 from hub.flows.payment_billing import IN_EXCHANGE
 from hub.flows.payment_rules import as_text
@@ -28,11 +29,13 @@ PERMIT_COLUMNS = (
 
 @dataclass(frozen=True)
 class Completion:
-    """`outcome` when the case is completed; `refused_status` when it can no longer be."""
+    """`outcome` when the case is completed; `refused_status` when it can no longer be;
+    `document`: what the completed case is delivered as (a licence, a permit)."""
 
     outcome: str | None = None
     expiry: str | None = None
     refused_status: str | None = None
+    document: Make | None = None
 
 
 def complete_licence_renewal(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
@@ -44,7 +47,9 @@ def complete_licence_renewal(payment: Payment, uow: UnitOfWork, results: Results
     licence.status, licence.expiry = "active", date.fromisoformat(expiry)
     uow.records.save()
     uow.record_changed("trade_licence", licence.licence_no, before, licence_snapshot(licence))
-    return Completion(outcome="renewed", expiry=expiry)
+    return Completion(
+        outcome="renewed", expiry=expiry, document=trade_licence(licence, renewed=True)
+    )
 
 
 def issue_parking_permit(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
@@ -61,7 +66,7 @@ def issue_parking_permit(payment: Payment, uow: UnitOfWork, results: Results) ->
     )
     plate = {"number": permit.plate_number, "code": permit.plate_code}
     uow.emit(results.event("permit.parking.completed", issued_result(values, plate)))
-    return Completion(outcome="issued")
+    return Completion(outcome="issued", document=parking_permit(values))
 
 
 def pay_building_permit(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
@@ -76,7 +81,7 @@ def pay_building_permit(payment: Payment, uow: UnitOfWork, results: Results) -> 
     uow.record_changed("building_permit", permit.permit_no, before, building_snapshot(permit))
     paid = results.event("permit.building.paid", dict(payment.case_data), key=payment.reference)
     uow.emit(paid, exchange=IN_EXCHANGE)
-    return Completion(outcome="issued")
+    return Completion(outcome="issued", document=building_permit(permit))
 
 
 def settle_fine(payment: Payment, uow: UnitOfWork, results: Results) -> Completion:
@@ -109,14 +114,12 @@ COMPLETIONS: dict[str, Callable[[Payment, UnitOfWork, Results], Completion]] = {
 def complete(
     payment: Payment, uow: UnitOfWork, results: Results, documents: DocumentDesk | None = None
 ) -> Completion:
-    """Complete the case; a licence renewed by its payment gets its signed document now (a
-    billed renewal has none at its decision)."""
+    """Complete the case; a licence renewed or a permit issued by its payment gets its signed
+    document now (a billed case has none at its decision)."""
     completer = COMPLETIONS.get(payment.service)
     if completer is None:
         return Completion(refused_status=f"no completion for {payment.service}")
     done = completer(payment, uow, results)
-    if done.outcome == "renewed":
-        licence = uow.records.licence(payment.case_key)
-        if licence is not None:
-            deliver_licence(documents, licence, uow, renewed=True)
+    if done.document is not None:
+        deliver(documents, uow, done.document)
     return done

@@ -20,7 +20,7 @@ from hub.agencies.connector import (
     MessageChannel,
     load_connectors,
 )
-from hub.agencies.exchanges import ExchangeSeals, ws_signing
+from hub.agencies.exchanges import ExchangeSeals, body_signing, ws_signing
 from hub.agencies.gateway import AgencyGateway
 from hub.agencies.simulators import (
     RunningSimulator,
@@ -160,11 +160,15 @@ def build_runtime(settings: Settings, *, migrate: bool = True) -> HubRuntime:
         upgrade(engine)
     contracts = ContractRegistry.load()
     simulators = start_simulators(connectors, simulated, settings.data_dir) if simulated else {}
+    bodies = body_signing(settings)  # for connectors that sign what they send
+    signing = {n: bodies for n, c in connectors.items() if getattr(c, "signs_bodies", False)}
     endpoints = {
-        name: Endpoint(cfg.url, cfg.credentials, ws_signing(settings) if cfg.ws_security else None)
+        name: Endpoint(
+            cfg.url, cfg.credentials, ws_signing(settings) if cfg.ws_security else signing.get(name)
+        )
         for name, cfg in settings.agencies.items()
     } | {
-        name: Endpoint(run.server.url, dict(run.simulator.credentials))
+        name: Endpoint(run.server.url, dict(run.simulator.credentials), signing.get(name))
         for name, run in simulators.items()
     }
     clients = {
