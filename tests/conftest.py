@@ -25,6 +25,34 @@ HOW_TO_START = {
 }
 
 
+def in_parallel_worker() -> bool:
+    """True inside a pytest-xdist worker process (`pytest -n N`)."""
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A parallel run leaves out the `serial` tests: they restart the shared PostgreSQL and
+    RabbitMQ, which would break every test running beside them. The README command runs them
+    afterwards on their own (`pytest -m serial`); a plain `pytest` runs them in line."""
+    if not in_parallel_worker():
+        return
+    serial = [item for item in items if item.get_closest_marker("serial")]
+    if serial:
+        items[:] = [item for item in items if not item.get_closest_marker("serial")]
+        config.hook.pytest_deselected(items=serial)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Say so when a parallel run left the `serial` tests to a run of their own."""
+    if getattr(config.option, "numprocesses", None) and not in_parallel_worker():
+        terminalreporter.write_line(
+            "serial tests (service restarts) were left out of this parallel run: "
+            "run them alone with `pytest -m serial`"
+        )
+
+
 def reachable(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=1.0):
