@@ -45,10 +45,22 @@ def shares_a_fixture(item: pytest.Item) -> bool:
 
 
 @functools.cache
-def keeps_its_tests_together(test_file: Path) -> bool:
-    """A test file that declares a class-, module- or package-scoped fixture."""
-    text = test_file.read_text(encoding="utf-8")
+def declares_a_shared_fixture(source: Path) -> bool:
+    """Whether a test file or conftest declares a class-, module- or package-scoped fixture."""
+    if not source.is_file():
+        return False
+    text = source.read_text(encoding="utf-8")
     return any(f'scope="{scope}"' in text for scope in SHARED_SCOPES)
+
+
+def keeps_its_tests_together(test_file: Path) -> bool:
+    """A test file that declares such a fixture, or whose conftest files (up to tests/) do."""
+    for folder in (test_file.parent, *test_file.parent.parents):
+        if declares_a_shared_fixture(folder / "conftest.py"):
+            return True
+        if folder.name == "tests":
+            break
+    return declares_a_shared_fixture(test_file)
 
 
 def work_unit(rootpath: Path, nodeid: str) -> str:
