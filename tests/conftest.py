@@ -3,12 +3,14 @@ fails the suites that need them instead of skipping them."""
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -23,6 +25,111 @@ HOW_TO_START = {
     "$(ls /etc/postgresql) main start",
     "rabbitmq": "start RabbitMQ: rabbitmq-server -detached",
 }
+
+
+def in_parallel_worker() -> bool:
+    """True inside a pytest-xdist worker process (`pytest -n N`)."""
+    return "PYTEST_XDIST_WORKER" in os.environ
+
+
+SHARED_SCOPES = {"class", "module", "package"}
+
+
+def shares_a_fixture(item: pytest.Item) -> bool:
+    """Whether `item` uses a fixture set up once for its class, module or package (a hub, a
+    simulator, a store), whose state the module's tests may build on in file order."""
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(defs and defs[-1].scope in SHARED_SCOPES for defs in info.name2fixturedefs.values())
+
+
+@functools.cache
+def declares_a_shared_fixture(source: Path) -> bool:
+    """Whether a test file or conftest declares a class-, module- or package-scoped fixture."""
+    if not source.is_file():
+        return False
+    text = source.read_text(encoding="utf-8")
+    return any(f'scope="{scope}"' in text for scope in SHARED_SCOPES)
+
+
+def keeps_its_tests_together(test_file: Path) -> bool:
+    """A test file that declares such a fixture, or whose conftest files (up to tests/) do."""
+    for folder in (test_file.parent, *test_file.parent.parents):
+        if declares_a_shared_fixture(folder / "conftest.py"):
+            return True
+        if folder.name == "tests":
+            break
+    return declares_a_shared_fixture(test_file)
+
+
+def work_unit(rootpath: Path, nodeid: str) -> str:
+    """What one parallel worker takes at a time: a whole file whose tests share a fixture set
+    up once (in file order, as in a plain run), otherwise a single test."""
+    path = nodeid.split("::", 1)[0]
+    return path if keeps_its_tests_together(rootpath / path) else nodeid
+
+
+class SplitByTest:
+    """`--dist loadscope`, with single tests as the work units of the files whose tests share
+    nothing: the slow end-to-end files then spread over the workers instead of running on one.
+    (`xdist_group` marks, which `--dist loadgroup` reads, are ignored under pytest 9.2.)"""
+
+    @staticmethod
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object | None:
+        if config.getvalue("dist") != "loadscope":
+            return None
+        from xdist.scheduler import LoadScopeScheduling
+
+        class ModuleOrTestScheduling(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return work_unit(config.rootpath, nodeid)
+
+        return ModuleOrTestScheduling(config, log)  # type: ignore[arg-type]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(SplitByTest(), "split-by-test")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A parallel run (inside a pytest-xdist worker) leaves out the `serial` tests: they restart
+    the shared PostgreSQL and RabbitMQ, which would break every test running beside them. The
+    README command runs them afterwards on their own (`pytest -m serial`); a plain `pytest`
+    runs them in line."""
+    if not in_parallel_worker():
+        return
+    serial = [item for item in items if item.get_closest_marker("serial")]
+    if serial:
+        items[:] = [item for item in items if not item.get_closest_marker("serial")]
+        config.hook.pytest_deselected(items=serial)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """In a parallel run, a test that uses a class-, module- or package-scoped fixture declared
+    outside its file would be handed out alone (`work_unit`), so it would pass or fail by the
+    order of the workers: it fails here instead, saying what to do."""
+    if not in_parallel_worker() or not shares_a_fixture(item):
+        return
+    if work_unit(item.config.rootpath, item.nodeid) == item.nodeid:
+        pytest.fail(
+            f"{item.nodeid} uses a class-, module- or package-scoped fixture declared outside "
+            "its file: declare one in the file too (tests/conftest.py `work_unit` keeps such a "
+            "file on one worker)",
+            pytrace=False,
+        )
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Say so when a parallel run left the `serial` tests to a run of their own."""
+    if getattr(config.option, "numprocesses", None) and not in_parallel_worker():
+        terminalreporter.write_line(
+            "serial tests (service restarts) were left out of this parallel run: "
+            "run them alone with `pytest -m serial`"
+        )
 
 
 def reachable(host: str, port: int) -> bool:

@@ -36,6 +36,9 @@ def test_cases_wait_out_an_outage_and_complete_once(
         "HUB_AGENCIES__ROP__CREDENTIALS__USERNAME": simulator.credentials["username"],
         "HUB_AGENCIES__ROP__CREDENTIALS__PASSWORD": simulator.credentials["password"],
         "HUB_RETRY_LADDER": "1s,1s,1s,1s,1s,1s,1s,1s,1s,1s",
+        # Still a circuit between the cases and the agency, with a short wait before its trial
+        # call (production waits 30 s), so the cases complete soon after the agency is back.
+        "HUB_CIRCUIT_RESET_S": "2",
     }
     simulator.set_fault("outage")
     backend = MunicipalBackend(env["HUB_TEST_BROKER_URL"])

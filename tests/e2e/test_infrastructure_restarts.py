@@ -19,7 +19,8 @@ from hub.store.tables import ParkingPermit
 from tests.conftest import reachable, unavailable
 from tests.e2e.harness import HubProcess, MunicipalBackend, hub_env
 
-pytestmark = pytest.mark.e2e
+# serial: restarts the shared services, so never beside other tests (tests/conftest.py).
+pytestmark = [pytest.mark.e2e, pytest.mark.serial]
 BATCH = 60
 
 

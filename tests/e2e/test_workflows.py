@@ -179,6 +179,9 @@ def test_renewal_waits_out_an_electricity_outage_then_decides(tmp_path: Path) ->
             "HUB_AGENCIES__ELECTRICITY__CREDENTIALS__USERNAME": simulator.credentials["username"],
             "HUB_AGENCIES__ELECTRICITY__CREDENTIALS__PASSWORD": simulator.credentials["password"],
             "HUB_RETRY_LADDER": ",".join(["1s"] * 60),
+            # The circuit opens in the outage; a short wait before its trial call, so the case
+            # decides within seconds of the agency's return (production waits 30 s).
+            "HUB_CIRCUIT_RESET_S": "1",
         }
         backend = MunicipalBackend(f"embedded+sqlite:///{tmp_path / 'broker.sqlite3'}")
         good = world.healthy()[3]
