@@ -79,6 +79,15 @@ class FaultWindow:
             self._simulator.set_fault("none")
             self._simulator = None
 
+    def finish(self) -> None:
+        """End the fault when its time is up even if the first wave was decided sooner (a
+        small batch): what follows (payments, Invest Easy) needs the agency back."""
+        if self._simulator is None or self._ends is None:
+            return
+        time.sleep(max(0.0, min(self._ends - time.monotonic(), FAULT_SECONDS)))
+        self._simulator.set_fault("none")
+        self._simulator = None
+
 
 class StoppedMessages:
     """Asks the store which messages ended without a result (failed or dead)."""
@@ -207,6 +216,7 @@ def run_demo(settings: Settings, console: Console, *, count: int, timeout_s: flo
                 results = reader.collect(
                     {c.event_id for c in cases}, timeout_s, first_wave_progress
                 )
+                fault.finish()
                 follow_ups = pushes(results)
                 push_task = progress.add_task("agency pushes", total=len(follow_ups))
                 _send(publisher, follow_ups)
