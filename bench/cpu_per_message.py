@@ -15,9 +15,12 @@ import os
 import pstats
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
+
+from sqlalchemy import Engine, event
 
 from bench import services
 from bench.bare_work import BareParkingWork
@@ -31,7 +34,27 @@ from hub.runtime.build import build_runtime
 T = TypeVar("T")
 
 
-def measure_hub(database: str, rop_url: str, messages: int, profile: Path | None) -> float:
+def count_statements(engine: Engine) -> Counter[str]:
+    """Statements sent to the database from now on, by their first words (one `executemany`
+    counts once: it is one round trip in pipeline mode)."""
+    seen: Counter[str] = Counter()
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        words = statement.split()
+        kind = " ".join(words[:3]) if words else "?"
+        seen[kind] += 1
+
+    event.listen(engine, "before_cursor_execute", note)
+    return seen
+
+
+def measure_hub(
+    database: str,
+    rop_url: str,
+    messages: int,
+    profile: Path | None,
+    statements: Counter[str] | None = None,
+) -> float:
     env = hub_env(Path(tempfile.mkdtemp(prefix="bench-cpu-")), rop_url, None, database)
     os.environ.update({k: v for k, v in env.items() if k.startswith("HUB_")})
     settings = Settings()
@@ -49,11 +72,16 @@ def measure_hub(database: str, rop_url: str, messages: int, profile: Path | None
                 if handled.outcome is not Outcome.DONE:
                     raise RuntimeError(f"{request.event_id}: {handled.outcome}")
 
+        if statements is not None:
+            statements.update(count_statements(runtime.engine))
+            seen = count_statements(runtime.engine)
         profiler = _profiler(profile)
         started = time.process_time()
         runtime.loop.run_until_complete(run_all())
         spent = time.process_time() - started
         _save(profiler, profile)
+        if statements is not None:
+            statements.update(seen)
         return spent / messages
 
 
@@ -109,9 +137,14 @@ def main() -> None:
         with services.fresh_database("cpubare") as bare_db:
             bare = measure_bare(broker, bare_db, rop_url, args.messages)
         with services.fresh_database("cpuhub") as hub_db:
-            hub = measure_hub(hub_db, rop_url, args.messages, args.profile)
+            statements: Counter[str] = Counter()
+            hub = measure_hub(hub_db, rop_url, args.messages, args.profile, statements)
     print(f"bare: {bare * 1000:.2f} ms CPU/message")
     print(f"hub:  {hub * 1000:.2f} ms CPU/message ({hub / bare:.2f}x bare)")
+    total = sum(statements.values())
+    print(f"hub:  {total / args.messages:.2f} statements/message (executemany counts once):")
+    for kind, count in statements.most_common():
+        print(f"  {count / args.messages:5.2f}  {kind}")
 
 
 if __name__ == "__main__":
