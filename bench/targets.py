@@ -14,7 +14,7 @@ from bench.rows import Row
 
 BARE, CELERY, EMBEDDED = "bare", "Celery", "hub embedded"
 PG1, PG2 = "hub RabbitMQ+PostgreSQL 1 worker", "hub RabbitMQ+PostgreSQL 2 workers"
-PROCESSES = ("worker", "postgresql", "rabbitmq", "simulator", "driver")
+PROCESSES = ("worker", "postgresql_own", "postgresql", "rabbitmq", "simulator", "driver")
 MEMORY_MESSAGES = 100_000
 MEMORY_BOUND_KIB = 5 * 1024
 BUSY = 0.85  # the machine busier than this share of its cores is the limit
@@ -41,6 +41,17 @@ def _ratio(reps: list[Repetition], top: str, bottom: str) -> list[float]:
     return out
 
 
+def row_cpu(cpu: dict[str, float]) -> dict[str, float]:
+    """The row's CPU with `row_total`: its worker, its own PostgreSQL backends (all of
+    PostgreSQL when they were not read), RabbitMQ, the simulator and the driver. On a machine
+    shared with other sessions this is the row's figure; /proc/stat's `machine` is not."""
+    if "worker" not in cpu:
+        return cpu
+    database = cpu.get("postgresql_own", cpu.get("postgresql", 0.0))
+    parts = ("worker", "rabbitmq", "simulator", "driver")
+    return cpu | {"row_total": round(database + sum(cpu.get(p, 0.0) for p in parts), 2)}
+
+
 def _median_cpu(reps: list[Repetition], start: str) -> dict[str, float]:
     """The row's CPU ms per message, per process, median over the repetitions."""
     per: dict[str, list[float]] = {}
@@ -48,7 +59,7 @@ def _median_cpu(reps: list[Repetition], start: str) -> dict[str, float]:
         row = _find(rows, start)
         for key, value in (row.cpu_ms_per_message if row else {}).items():
             per.setdefault(key, []).append(value)
-    return {key: round(median(values), 2) for key, values in per.items()}
+    return row_cpu({key: round(median(values), 2) for key, values in per.items()})
 
 
 def _median_rate(reps: list[Repetition], start: str) -> float:
@@ -56,7 +67,13 @@ def _median_rate(reps: list[Repetition], start: str) -> float:
     return median(rates) if rates else 0.0
 
 
-SHORT = {"worker": "worker", "postgresql": "PG", "rabbitmq": "MQ", "simulator": "sim"}
+SHORT = {
+    "worker": "worker",
+    "postgresql_own": "PG (row's backends)",
+    "postgresql": "PG (all)",
+    "rabbitmq": "MQ",
+    "simulator": "sim",
+}
 
 
 def bottleneck(cpu: dict[str, float], msgs_per_s: float, workers: int) -> str:
@@ -75,7 +92,8 @@ def bottleneck(cpu: dict[str, float], msgs_per_s: float, workers: int) -> str:
         limit = f"the machine, {machine:.2f} of {cores} cores busy (most: {top})"
     else:
         limit = f"waits: {machine:.2f} of {cores} cores busy, worker {worker_share:.2f} of a core"
-    return f"CPU ms/msg {figures} (machine {cpu.get('machine', 0):.2f}); limit: {limit}"
+    total = f"row {cpu.get('row_total', 0):.2f}, machine {cpu.get('machine', 0):.2f}"
+    return f"CPU ms/msg {figures} ({total}); limit: {limit}"
 
 
 def _check(
@@ -158,14 +176,14 @@ def evaluate(reps: list[Repetition], audit: dict[str, Any] | None) -> list[dict[
         ),
     ]
     for key, goal, label in (
-        ("machine", 5.0, "machine CPU per message <= 5 ms (1 worker)"),
+        ("row_total", 5.0, "CPU per message <= 5 ms, the row's processes (1 worker)"),
         ("worker", 2.5, "worker CPU per message <= 2.5 ms (1 worker)"),
-        ("postgresql", 0.6, "PostgreSQL CPU per message <= 0.6 ms (1 worker)"),
+        ("postgresql_own", 0.6, "PostgreSQL CPU per message <= 0.6 ms (1 worker, its backends)"),
     ):
         values = [
-            row.cpu_ms_per_message[key]
+            cpu[key]
             for rows in reps
-            if (row := _find(rows, PG1)) and key in row.cpu_ms_per_message
+            if (row := _find(rows, PG1)) and key in (cpu := row_cpu(row.cpu_ms_per_message))
         ]
         out.append(_check(label, values, goal, higher_is_better=False, unit=_ms, cause=cause1))
     out.append(
