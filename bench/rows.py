@@ -111,7 +111,7 @@ def measure(
     worker_sys = _cpu(pids, system_only=True)
     services_cpu = processes.service_cpu_seconds()
     backends = services.database_backends(database) if database else []
-    backends_cpu = _cpu(backends)
+    backends_cpu = {pid: processes.cpu_seconds(pid) for pid in backends}
     row.throughput = burst(send, parking_requests(sizes.messages, f"B{tag}"), collector, timeout)
     answered = max(1, row.throughput.answered)
     row.cpu_ms_per_message = {
@@ -122,8 +122,11 @@ def measure(
     for service, used in processes.service_cpu_seconds().items():
         spent = used - services_cpu[service]
         row.cpu_ms_per_message[service] = round(spent * 1000 / answered, 2)
-    if backends:  # this row's own backends, warm after the warm-up (a later one is missed)
-        spent = _cpu(backends) - backends_cpu
+    if backends:  # this row's own backends, warm after the warm-up (a later one is missed;
+        # one that exits meanwhile takes its share with it, so it counts nothing, not less)
+        spent = sum(
+            max(0.0, processes.cpu_seconds(pid) - used) for pid, used in backends_cpu.items()
+        )
         row.cpu_ms_per_message["postgresql_own"] = round(spent * 1000 / answered, 2)
     if profiler is not None:
         profiler.stop()
@@ -275,4 +278,7 @@ def run_celery(sizes: Sizes, rop_url: str, logs: Path) -> Row:
         finally:
             collector.close()
             celery_app.app.pool.force_close_all()
+            # Forget the closed pools (as Celery does after a fork), or the next Celery row
+            # (--repeat) fails with "Acquire on closed pool" and would publish to this vhost.
+            celery_app.app._after_fork()
     return row
