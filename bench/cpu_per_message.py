@@ -15,13 +15,16 @@ import os
 import pstats
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlalchemy import Engine, NullPool, create_engine, event, text
+
 from bench import services
 from bench.bare_work import BareParkingWork
-from bench.processes import hub_env
+from bench.processes import cpu_seconds, hub_env
 from bench.workload import parking_requests
 from hub.config import Settings
 from hub.observability import configure_logging
@@ -31,7 +34,28 @@ from hub.runtime.build import build_runtime
 T = TypeVar("T")
 
 
-def measure_hub(database: str, rop_url: str, messages: int, profile: Path | None) -> float:
+def count_statements(engine: Engine) -> Counter[str]:
+    """Statements sent to the database from now on, by their first words (one `executemany`
+    counts once: it is one round trip in pipeline mode)."""
+    seen: Counter[str] = Counter()
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        words = statement.split()
+        kind = " ".join(words[:3]) if words else "?"
+        seen[kind] += 1
+
+    event.listen(engine, "before_cursor_execute", note)
+    return seen
+
+
+def measure_hub(
+    database: str,
+    rop_url: str,
+    messages: int,
+    profile: Path | None,
+    statements: Counter[str] | None = None,
+) -> tuple[float, float]:
+    """CPU seconds per message of this process and of the database's backends."""
     env = hub_env(Path(tempfile.mkdtemp(prefix="bench-cpu-")), rop_url, None, database)
     os.environ.update({k: v for k, v in env.items() if k.startswith("HUB_")})
     settings = Settings()
@@ -49,12 +73,35 @@ def measure_hub(database: str, rop_url: str, messages: int, profile: Path | None
                 if handled.outcome is not Outcome.DONE:
                     raise RuntimeError(f"{request.event_id}: {handled.outcome}")
 
+        seen = count_statements(runtime.engine)
+        backends = _backends(runtime.engine)
+        backend_cpu = sum(cpu_seconds(pid) for pid in backends)
         profiler = _profiler(profile)
         started = time.process_time()
         runtime.loop.run_until_complete(run_all())
         spent = time.process_time() - started
         _save(profiler, profile)
-        return spent / messages
+        backend_spent = sum(cpu_seconds(pid) for pid in backends) - backend_cpu
+        if statements is not None:
+            statements.update(seen)
+        return spent / messages, backend_spent / messages
+
+
+def _backends(engine: Engine) -> list[int]:
+    """The PostgreSQL backends serving this (fresh, private) database: the hub's pool, warm.
+    Asked on a connection of its own, outside the hub's pool."""
+    probe = create_engine(engine.url, poolclass=NullPool)
+    with probe.connect() as conn:
+        pids = list(
+            conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> pg_backend_pid()"
+                )
+            ).scalars()
+        )
+    probe.dispose()
+    return pids
 
 
 def measure_bare(broker: str, database: str, rop_url: str, messages: int) -> float:
@@ -109,9 +156,15 @@ def main() -> None:
         with services.fresh_database("cpubare") as bare_db:
             bare = measure_bare(broker, bare_db, rop_url, args.messages)
         with services.fresh_database("cpuhub") as hub_db:
-            hub = measure_hub(hub_db, rop_url, args.messages, args.profile)
+            statements: Counter[str] = Counter()
+            hub, backends = measure_hub(hub_db, rop_url, args.messages, args.profile, statements)
     print(f"bare: {bare * 1000:.2f} ms CPU/message")
     print(f"hub:  {hub * 1000:.2f} ms CPU/message ({hub / bare:.2f}x bare)")
+    print(f"hub:  {backends * 1000:.2f} ms CPU/message in its PostgreSQL backends")
+    total = sum(statements.values())
+    print(f"hub:  {total / args.messages:.2f} statements/message (executemany counts once):")
+    for kind, count in statements.most_common():
+        print(f"  {count / args.messages:5.2f}  {kind}")
 
 
 if __name__ == "__main__":

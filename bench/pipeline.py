@@ -4,6 +4,7 @@ then time `hub audit verify` on a PostgreSQL trail of 200,000 entries.
 
     .venv/bin/python -m bench.pipeline                       # defaults: a few minutes
     .venv/bin/python -m bench.pipeline --messages 5000 --memory-messages 100000
+    .venv/bin/python -m bench.pipeline --repeat 3       # issue 18's figure: median of 3 runs
 
 Not a test (pytest never collects bench/). Prints a table and writes bench/results/latest.json.
 """
@@ -11,6 +12,7 @@ Not a test (pytest never collects bench/). Prints a table and writes bench/resul
 from __future__ import annotations
 
 import argparse
+import random
 import tempfile
 import time
 import traceback
@@ -23,8 +25,9 @@ from rich.console import Console
 from bench import rows as bench_rows
 from bench import services
 from bench.audit_verify import trail_rate
-from bench.report import render, targets, write
+from bench.report import render, render_targets, write
 from bench.rows import Row, Sizes
+from bench.targets import evaluate
 
 SHIPPED = "as shipped: hub RabbitMQ+PostgreSQL 1 worker, ROP limit 20/s"
 ALL_ROWS = ("embedded", "pg1", "pg2", "bare", "celery", "pg1-shipped")
@@ -68,6 +71,14 @@ def parse() -> argparse.Namespace:
         action="store_true",
         help="with --profile: sample running threads only, to see where the CPU goes",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="repetitions, each with the rows in a shuffled order; targets take the median of "
+        "the ratios within each (issue 18: 3)",
+    )
+    parser.add_argument("--seed", type=int, default=None, help="seed of the shuffles")
     parser.add_argument("--output", type=Path, default=Path("bench/results/latest.json"))
     return parser.parse_args()
 
@@ -90,7 +101,8 @@ def main() -> None:
     missing = services.unreachable_reason()
     logs = Path(tempfile.mkdtemp(prefix="bench-logs-"))
     console.print(f"worker logs in {logs}", highlight=False)
-    results: list[Row] = []
+    repetitions: list[list[Row]] = []
+    shuffler = random.Random(args.seed)
     with services.rop_simulator() as rop_url:
         plan: list[tuple[str, str, bool, Callable[[], Row]]] = [
             (
@@ -163,35 +175,48 @@ def main() -> None:
                 ),
             ),
         ]
-        for key, name, needs_services, run in plan:
-            if key not in wanted:
-                continue
-            if needs_services and missing:
-                results.append(Row(name, skipped=missing))
-                continue
-            console.print(f"[bold]{name}[/] ...")
-            try:
-                results.append(run())
-            except Exception as exc:  # one failing row must not hide the others' figures
-                traceback.print_exc()
-                results.append(Row(name, skipped=f"failed: {exc}"))
+        for repetition in range(max(1, args.repeat)):
+            if repetition:
+                sizes.memory_messages = 0  # the long memory run once, in the first repetition
+            order = [entry for entry in plan if entry[0] in wanted]
+            if args.repeat > 1:
+                shuffler.shuffle(order)
+            console.print(
+                f"[bold]repetition {repetition + 1}/{args.repeat}[/]: "
+                + ", ".join(key for key, *_ in order),
+                highlight=False,
+            )
+            results: list[Row] = []
+            for _key, name, needs_services, run in order:
+                if needs_services and missing:
+                    results.append(Row(name, skipped=missing))
+                    continue
+                console.print(f"[bold]{name}[/] ...")
+                try:
+                    results.append(run())
+                except Exception as exc:  # one failing row must not hide the others' figures
+                    traceback.print_exc()
+                    results.append(Row(name, skipped=f"failed: {exc}"))
+            repetitions.append(results)
     audit = None
     if args.audit_entries and not missing:
         console.print(f"[bold]audit verify, a trail of {args.audit_entries:,} entries[/] ...")
         audit = trail_rate(args.audit_entries)
-    checks = targets(results, audit)
-    render(console, results, checks)
-    for row in results:
-        if row.memory:
-            console.print(f"{row.name} memory: {row.memory}", highlight=False)
-        if row.audit_verify:
-            console.print(f"{row.name} audit verify: {row.audit_verify}", highlight=False)
+    checks = evaluate(repetitions, audit)
+    for index, results in enumerate(repetitions, start=1):
+        render(console, results, f", run {index}/{len(repetitions)}")
+        for row in results:
+            if row.memory:
+                console.print(f"{row.name} memory: {row.memory}", highlight=False)
+            if row.audit_verify:
+                console.print(f"{row.name} audit verify: {row.audit_verify}", highlight=False)
     if audit:
         console.print(f"audit verify, PostgreSQL trail: {audit}", highlight=False)
+    render_targets(console, checks, len(repetitions))
     write(
         args.output,
         vars(args) | {"output": str(args.output)},
-        results,
+        repetitions,
         checks,
         audit,
         started_at,

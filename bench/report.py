@@ -28,8 +28,6 @@ LIBRARIES = (
     "lxml",
     "py-spy",
 )
-BARE, CELERY = "bare", "Celery"
-HUB_PG = ("hub RabbitMQ+PostgreSQL 1 worker", "hub RabbitMQ+PostgreSQL 2 workers")
 
 
 def machine() -> dict[str, Any]:
@@ -56,67 +54,6 @@ def machine() -> dict[str, Any]:
     }
 
 
-def _find(rows: list[Row], start: str) -> Row | None:
-    return next((r for r in rows if r.name.startswith(start) and r.throughput), None)
-
-
-def targets(rows: list[Row], audit: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Each target of issue 9 with the figure measured in this run and whether it is met."""
-    out: list[dict[str, Any]] = []
-    bare, celery = _find(rows, BARE), _find(rows, CELERY)
-    for name in HUB_PG:
-        hub = _find(rows, name)
-        if hub and hub.throughput and bare and bare.throughput:
-            ratio = hub.throughput.msgs_per_s / bare.throughput.msgs_per_s
-            out.append(
-                {
-                    "target": f"{name} >= 70% of bare throughput",
-                    "measured": f"{ratio:.0%}",
-                    "met": ratio >= 0.70,
-                }
-            )
-        if hub and hub.throughput and celery and celery.throughput:
-            ratio = hub.throughput.msgs_per_s / celery.throughput.msgs_per_s
-            out.append(
-                {
-                    "target": f"{name} ahead of Celery",
-                    "measured": f"{ratio:.2f}x",
-                    "met": ratio > 1.0,
-                }
-            )
-    hub1 = _find(rows, HUB_PG[0])
-    if hub1 and hub1.half_peak and bare and bare.half_peak:
-        added = hub1.half_peak.p99_ms - bare.half_peak.p99_ms
-        out.append(
-            {
-                "target": "added p99 at half of peak < 20 ms (hub 1 worker - bare)",
-                "measured": f"{added:.1f} ms",
-                "met": added < 20.0,
-            }
-        )
-    if hub1 and hub1.memory:
-        growth = hub1.memory["growth_kib"]
-        per_1000 = growth / max(1, hub1.memory["messages"]) * 1000
-        out.append(
-            {
-                "target": f"flat worker RSS over {hub1.memory['messages']} messages "
-                "(100,000 asked)",
-                "measured": f"{growth / 1024:+.1f} MiB ({per_1000:+.0f} KiB/1000 msgs)",
-                "met": abs(growth) < 5 * 1024,
-            }
-        )
-    if audit:
-        out.append(
-            {
-                "target": "audit verify > 200,000 entries/s (PostgreSQL, as `hub audit verify`)",
-                "measured": f"{audit['entries_per_s']:,} entries/s over {audit['entries']:,} "
-                f"({audit['x_bare_fetch']}x the bare fetch)",
-                "met": audit["entries_per_s"] > 200_000,
-            }
-        )
-    return out
-
-
 def _services_cpu(cpu: dict[str, float]) -> str:
     if "postgresql" not in cpu:
         return ""
@@ -124,8 +61,9 @@ def _services_cpu(cpu: dict[str, float]) -> str:
     return " + ".join(f"{cpu.get(part, 0):.1f}" for part in parts)
 
 
-def render(console: Console, rows: list[Row], checks: list[dict[str, Any]]) -> None:
-    table = Table(title="pipeline benchmark (latency: publish -> result on municipal.out)")
+def render(console: Console, rows: list[Row], title: str = "") -> None:
+    """One repetition's rows, in the order they ran."""
+    table = Table(title=f"pipeline benchmark{title} (latency: publish -> result on municipal.out)")
     for column in (
         "row",
         "msgs/s (burst)",
@@ -159,18 +97,26 @@ def render(console: Console, rows: list[Row], checks: list[dict[str, Any]]) -> N
             _services_cpu(row.cpu_ms_per_message),
         )
     console.print(table)
-    goals = Table(title="targets (issue 9), ratios within this run")
-    for column in ("target", "measured", "met"):
-        goals.add_column(column)
+
+
+def render_targets(console: Console, checks: list[dict[str, Any]], repetitions: int) -> None:
+    """Issue 18's targets: median over the repetitions, met or missed by how much and why."""
+    goals = Table(title=f"targets (issue 18), ratios within each run, median of {repetitions}")
+    for column in ("target", "measured", "each run", "met", "missed by", "measured cause"):
+        goals.add_column(column, overflow="fold")
     for check in checks:
-        goals.add_row(check["target"], check["measured"], "yes" if check["met"] else "NO")
+        met = {True: "yes", False: "NO", None: "not measured"}[check["met"]]
+        each = ", ".join(f"{v:g}" for v in check["per_repetition"])
+        goals.add_row(
+            check["target"], check["measured"], each, met, check["missed_by"], check["cause"]
+        )
     console.print(goals)
 
 
 def write(
     path: Path,
     args: dict[str, Any],
-    rows: list[Row],
+    repetitions: list[list[Row]],
     checks: list[dict[str, Any]],
     audit: dict[str, Any] | None,
     started: str,
@@ -182,7 +128,11 @@ def write(
         "seconds": round(seconds, 1),
         "arguments": args,
         "machine": machine(),
-        "rows": [r.as_dict() for r in rows],
+        "rows": [r.as_dict() for r in repetitions[0]] if repetitions else [],
+        "repetitions": [
+            {"order": [r.name for r in rows], "rows": [r.as_dict() for r in rows]}
+            for rows in repetitions
+        ],
         "targets": checks,
         "audit_verify": audit,
     }

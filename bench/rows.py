@@ -89,6 +89,7 @@ def measure(
     *,
     memory: bool = False,
     profile_idle: bool = True,
+    database: str | None = None,
 ) -> None:
     """Warm-up, burst, paced (and, when asked, the long memory run) against a started worker."""
     tag = f"{row.name.split()[0]}{int(time.time())}".upper()  # the contract: [A-Z0-9-]
@@ -109,6 +110,8 @@ def measure(
     worker_cpu, machine_cpu = _cpu(pids), processes.machine_busy_seconds()
     worker_sys = _cpu(pids, system_only=True)
     services_cpu = processes.service_cpu_seconds()
+    backends = services.database_backends(database) if database else []
+    backends_cpu = {pid: processes.cpu_seconds(pid) for pid in backends}
     row.throughput = burst(send, parking_requests(sizes.messages, f"B{tag}"), collector, timeout)
     answered = max(1, row.throughput.answered)
     row.cpu_ms_per_message = {
@@ -119,6 +122,12 @@ def measure(
     for service, used in processes.service_cpu_seconds().items():
         spent = used - services_cpu[service]
         row.cpu_ms_per_message[service] = round(spent * 1000 / answered, 2)
+    if backends:  # this row's own backends, warm after the warm-up (a later one is missed;
+        # one that exits meanwhile takes its share with it, so it counts nothing, not less)
+        spent = sum(
+            max(0.0, processes.cpu_seconds(pid) - used) for pid, used in backends_cpu.items()
+        )
+        row.cpu_ms_per_message["postgresql_own"] = round(spent * 1000 / answered, 2)
     if profiler is not None:
         profiler.stop()
     rate = max(1.0, row.throughput.msgs_per_s / 2)
@@ -216,7 +225,7 @@ def run_hub(
                 def pids() -> list[int]:
                     return [hub.pid] if workers == 1 else processes.children(hub.pid)
 
-                measure(row, sizes, sender, collector, pids, memory=memory)
+                measure(row, sizes, sender, collector, pids, memory=memory, database=database)
             row.audit_verify = audit_rate(data_dir, database)
         finally:
             sender.close()
@@ -235,7 +244,7 @@ def run_bare(sizes: Sizes, rop_url: str, logs: Path) -> Row:
         try:
             command = processes.bare_command(broker, database, rop_url)
             with processes.started(command, processes.bare_env(), logs / "bare.log") as proc:
-                measure(row, sizes, sender, collector, lambda: [proc.pid])
+                measure(row, sizes, sender, collector, lambda: [proc.pid], database=database)
         finally:
             sender.close()
             collector.close()
@@ -259,9 +268,17 @@ def run_celery(sizes: Sizes, rop_url: str, logs: Path) -> Row:
             env = processes.celery_env(broker, database, rop_url)
             with processes.started(processes.celery_command(), env, logs / "celery.log") as proc:
                 measure(
-                    row, sizes, send, collector, lambda: [proc.pid, *processes.children(proc.pid)]
+                    row,
+                    sizes,
+                    send,
+                    collector,
+                    lambda: [proc.pid, *processes.children(proc.pid)],
+                    database=database,
                 )
         finally:
             collector.close()
             celery_app.app.pool.force_close_all()
+            # Forget the closed pools (as Celery does after a fork), or the next Celery row
+            # (--repeat) fails with "Acquire on closed pool" and would publish to this vhost.
+            celery_app.app._after_fork()
     return row

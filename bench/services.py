@@ -67,6 +67,15 @@ def fresh_database(tag: str) -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def database_backends(url: str) -> list[int]:
+    """The PostgreSQL backends connected to the database of `url` (a row's own, fresh one):
+    their CPU is that row's share of PostgreSQL, apart from other sessions on the machine."""
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        rows = admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))
+        return [int(pid) for (pid,) in rows.fetchall()]
+
+
 @contextlib.contextmanager
 def rop_simulator() -> Iterator[str]:
     """The ROP simulator on loopback in a process of its own, shared by every row."""

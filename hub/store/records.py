@@ -9,11 +9,25 @@ once per parking message (the hub's busiest path), goes through Core statements 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import RowMapping, Table, insert, select, update
+from sqlalchemy import (
+    Insert,
+    RowMapping,
+    Table,
+    Text,
+    bindparam,
+    func,
+    insert,
+    null,
+    select,
+    update,
+)
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from hub.store.tables import (
@@ -96,8 +110,19 @@ class Records:
     ) -> RowMapping | None:
         """Insert or update the permit row with `values`; the row as it was before, if any.
         An issued permit keeps the number it has, or gets one from its row id; `values`
-        gains `permit_no`."""
+        gains `permit_no`.
+
+        On PostgreSQL a first-seen application is one statement (the row, its id and its
+        number together) instead of three (look, insert, number): see `_numbered_insert`."""
         session = self._session
+        if session.get_bind().dialect.name == "postgresql":
+            row = values | {"created_at": now}
+            inserted = session.execute(
+                _numbered_insert(tuple(row), issue_number), row
+            ).one_or_none()
+            if inserted is not None:
+                values["permit_no"] = inserted.permit_no
+                return None
         before = (
             session.execute(
                 select(_PERMITS).where(_PERMITS.c.application_no == values["application_no"])
@@ -122,3 +147,39 @@ class Records:
                 .values(permit_no=values["permit_no"])
             )
         return before
+
+
+@functools.cache
+def _numbered_insert(columns: tuple[str, ...], issue_number: bool) -> Insert:
+    """INSERT the permit row unless its application is already there, taking its id from the
+    table's sequence first so an issued permit's number (`MCT-PK-` and the id, at least seven
+    digits, as `write_parking_permit` writes it) goes in with the row. Returns nothing when
+    the application exists (ON CONFLICT DO NOTHING): the caller then updates it. Built once
+    per set of columns, its values bound by column name."""
+    next_id = select(
+        func.nextval(func.pg_get_serial_sequence(_PERMITS.name, "id")).label("id")
+    ).cte("next_permit_id")
+    digits = sql_cast(next_id.c.id, Text)
+    number = (
+        func.concat(PERMIT_NO_PREFIX, func.lpad(digits, func.greatest(7, func.length(digits)), "0"))
+        if issue_number
+        else null()
+    )
+    row = select(
+        next_id.c.id,
+        number,
+        *(_typed(name) for name in columns),
+    ).select_from(next_id)
+    return (
+        pg_insert(_PERMITS)
+        .from_select(["id", "permit_no", *columns], row)
+        .on_conflict_do_nothing(index_elements=[_PERMITS.c.application_no])
+        .returning(_PERMITS.c.id, _PERMITS.c.permit_no)
+    )
+
+
+def _typed(name: str) -> Any:
+    """The value bound as `name`, CAST to its column's type so PostgreSQL types a NULL in a
+    SELECT list right."""
+    column_type = _PERMITS.c[name].type
+    return sql_cast(bindparam(name, type_=column_type), column_type)
