@@ -6,12 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from connectors.isnad import mapping
-from connectors.rest.client import AgencySchemas, JsonAgencyClient
+from connectors.rest.client import AgencySchemas, JsonAgencyClient, basic_auth
 from connectors.rest.submit import submit
-from hub.plugin import CallContext, CallPolicy, ConfigurationError, Endpoint, Health
+from hub.plugin import CallContext, CallPolicy, Endpoint, Health
 
 AGENCY = "isnad"
 
@@ -20,14 +18,7 @@ class IsnadClient:
     """One Isnad endpoint, authenticated with `username` and `password`."""
 
     def __init__(self, endpoint: Endpoint, policy: CallPolicy) -> None:
-        try:
-            username, password = endpoint.credentials["username"], endpoint.credentials["password"]
-        except KeyError:
-            raise ConfigurationError(
-                f"{AGENCY} endpoint {endpoint.url} needs credentials 'username' and "
-                "'password' (HTTP Basic)"
-            ) from None
-        auth = httpx.BasicAuth(username, password)
+        auth = basic_auth(AGENCY, endpoint)
         self._api = JsonAgencyClient(AGENCY, endpoint, policy, AgencySchemas(AGENCY), auth=auth)
 
     async def call(

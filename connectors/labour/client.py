@@ -6,14 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
-
 from connectors.labour import mapping
-from connectors.rest.client import AgencySchemas, JsonAgencyClient
+from connectors.rest.client import AgencySchemas, JsonAgencyClient, basic_auth
 from hub.plugin import (
     CallContext,
     CallPolicy,
-    ConfigurationError,
     Endpoint,
     Health,
 )
@@ -25,14 +22,7 @@ class LabourClient:
     """One labour register endpoint, authenticated with `username` and `password`."""
 
     def __init__(self, endpoint: Endpoint, policy: CallPolicy) -> None:
-        try:
-            username, password = endpoint.credentials["username"], endpoint.credentials["password"]
-        except KeyError:
-            raise ConfigurationError(
-                f"{AGENCY} endpoint {endpoint.url} needs credentials 'username' and "
-                "'password' (HTTP Basic)"
-            ) from None
-        auth = httpx.BasicAuth(username, password)
+        auth = basic_auth(AGENCY, endpoint)
         self._api = JsonAgencyClient(AGENCY, endpoint, policy, AgencySchemas(AGENCY), auth=auth)
 
     async def call(

@@ -15,6 +15,7 @@ from contracts import CONTRACTS_DIR
 from hub.plugin import (
     AgencyError,
     CallPolicy,
+    ConfigurationError,
     Endpoint,
     Health,
     PermanentAgencyError,
@@ -23,6 +24,19 @@ from hub.plugin import (
     schema_file_validator,
     stamp_correlation,
 )
+
+
+def basic_auth(agency: str, endpoint: Endpoint) -> httpx.BasicAuth:
+    """HTTP Basic from the endpoint's `username` and `password`; a clear configuration error
+    when either is missing."""
+    try:
+        username, password = endpoint.credentials["username"], endpoint.credentials["password"]
+    except KeyError:
+        raise ConfigurationError(
+            f"{agency} endpoint {endpoint.url} needs credentials 'username' and "
+            "'password' (HTTP Basic)"
+        ) from None
+    return httpx.BasicAuth(username, password)
 
 
 class AgencySchemas:
