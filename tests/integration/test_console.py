@@ -279,7 +279,9 @@ def test_operators_from_the_command_line(tmp_path: Path) -> None:
 
 
 def test_repeated_failed_sign_ins_are_throttled(store: Store) -> None:
-    settings = store.settings.model_copy(update={"auth_fail_limit": 2})
+    # A day-long window: the throttle's fixed windows start on the clock, and a shorter one
+    # could begin between the failures and the refused attempt (seen under load).
+    settings = store.settings.model_copy(update={"auth_fail_limit": 2, "auth_fail_window_s": 86400})
     with LoopbackServer(create_console(settings, store.sessions, ["rop"])) as server:
         client = Console(server.url).client()
         pre = re.search(r'name="csrf" value="([^"]+)"', client.get("/signin").text)
