@@ -7,7 +7,6 @@ loses no payment, and a notice that arrives later is refused as a replay."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -26,6 +25,7 @@ from hub.flows.payment_notices import (
     expire_overdue,
 )
 from hub.runtime.build import HubRuntime
+from hub.runtime.periodic import PeriodicThread
 from hub.store.payments import PaymentLedger
 from hub.store.tables import OutboxEvent, Payment
 
@@ -44,10 +44,8 @@ class PaymentSweeper:
         self._publish = publish
         settings = runtime.settings
         self._quiet = timedelta(seconds=settings.payment_status_after_s)
-        self._every_s = settings.payment_sweep_s
         self._desk = NoticeDesk(runtime.sessions, runtime.contracts, runtime.sealer)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = PeriodicThread("hub-payments", settings.payment_sweep_s, self.sweep_safely)
 
     def sweep(self, now: datetime | None = None) -> int:
         """One sweep (as if at `now`): the payments it changed."""
@@ -120,15 +118,8 @@ class PaymentSweeper:
     def start(self) -> PaymentSweeper:
         """Always on: fines are billed whether or not HUB_PAYMENTS_BILLING is (one indexed
         query per sweep when nothing is pending)."""
-        self._thread = threading.Thread(target=self._run, name="hub-payments", daemon=True)
-        self._thread.start()
+        self._periodic.start()
         return self
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._every_s):
-            self.sweep_safely()
-
     def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        self._periodic.stop(timeout_s)

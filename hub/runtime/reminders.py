@@ -4,7 +4,6 @@ reminder per booking end however many workers sweep, and across restarts."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -12,6 +11,7 @@ import structlog
 
 from hub.flows.sms_reminders import remind_due
 from hub.runtime.build import HubRuntime
+from hub.runtime.periodic import PeriodicThread
 from hub.store.tables import OutboxEvent
 
 log = structlog.get_logger("hub.reminders")
@@ -27,9 +27,9 @@ class ReminderSweeper:
         self._runtime = runtime
         self._publish = publish
         self._window = timedelta(minutes=runtime.settings.sms_reminder_minutes)
-        self._every_s = runtime.settings.sms_reminder_sweep_s
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._periodic = PeriodicThread(
+            "hub-reminders", runtime.settings.sms_reminder_sweep_s, self.sweep_safely
+        )
         self._failing = 0
 
     @property
@@ -61,15 +61,8 @@ class ReminderSweeper:
 
     def start(self) -> ReminderSweeper:
         if self.enabled:
-            self._thread = threading.Thread(target=self._run, name="hub-reminders", daemon=True)
-            self._thread.start()
+            self._periodic.start()
         return self
 
-    def _run(self) -> None:
-        while not self._stop.wait(self._every_s):
-            self.sweep_safely()
-
     def stop(self, timeout_s: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout_s)
+        self._periodic.stop(timeout_s)
