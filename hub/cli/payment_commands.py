@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 from sqlalchemy.orm import Session, sessionmaker
 
-from hub.cli.output import CommandFailed, console
+from hub.cli.output import CommandFailed, console, shown
 from hub.config import Settings, load_settings
 
 payments_app = typer.Typer(
@@ -124,9 +124,8 @@ def reconcile(
             row = line.as_row()
             cells = (row["kind"], row["payment_id"], row["reference"], row["case"],
                      row["settled_amount"], row["recorded_amount"], row["hub_status"])  # fmt: skip
-            table.add_row(*(Text(cell) for cell in cells))  # stored text: shown, never obeyed
+            table.add_row(*(shown(cell) for cell in cells))  # control characters made visible
             RECONCILIATION_DIFFERENCES.labels(provider=provider, kind=line.kind).inc()
-    if differing:
         console.print(table)
     console.print(Text(f"written: {path}"))
     if differing:
