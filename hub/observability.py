@@ -10,6 +10,7 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, TextIO
 
 import structlog
@@ -32,6 +33,8 @@ def mask_digits(text: str) -> str:
 
 def mask_text(text: str) -> str:
     """Mask phone numbers and civil-id-shaped numbers inside free text."""
+    if not _MAYBE_PERSONAL.search(text):
+        return text  # most of a line's values: event names, ids, statuses
     text = _PHONE.sub(lambda m: "+968" + mask_digits(m.group(1)), text)
     text = _CIVIL_ID.sub(lambda m: mask_digits(m.group(0)), text)
     return mask_near_misses(text)
@@ -78,10 +81,15 @@ _NAMED_VALUE = re.compile(
     r"(?i)((?:civil_?id|phone|msisdn|mobile)[\w.\[\]]*['\"]?\s*[:=]\s*)('[^']*'|\"[^\"]*\"|\S+)"
 )
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+# What every pattern above needs to match: eight digits (in any of the three scripts, single
+# spaces or hyphens between them allowed), or a personal field named in the text. A text
+# without either has nothing to mask, and is let through after this one scan.
+_MAYBE_PERSONAL = re.compile(rf"{_D}(?:[ -]?{_D}){{7}}|(?i:civil|phone|msisdn|mobile)")
 _PERSONAL_KEYS = ("civilid", "phone", "msisdn", "mobile")
 _SECRET_KEYS = ("password", "apikey", "secret", "token", "authorization", "pepper")
 
 
+@lru_cache(maxsize=4096)  # a log line's keys come from a small, fixed set
 def sensitive_kind(key: str) -> str | None:
     """ "personal" for a field named like a civil id or phone number (`owner_civil_id`,
     `PreviousOwnerCivilId`, `msisdn`), "secret" for credentials, else None."""
