@@ -4,6 +4,7 @@ shared machine where throughput does not. PostgreSQL and the ROP simulator do th
 processes of their own and are not counted here.
 
     .venv/bin/python -m bench.cpu_per_message --messages 500 [--profile out.html]
+    .venv/bin/python -m bench.cpu_per_message --store sqlite   # the embedded default's store
 """
 
 from __future__ import annotations
@@ -49,13 +50,14 @@ def count_statements(engine: Engine) -> Counter[str]:
 
 
 def measure_hub(
-    database: str,
+    database: str | None,
     rop_url: str,
     messages: int,
     profile: Path | None,
     statements: Counter[str] | None = None,
 ) -> tuple[float, float]:
-    """CPU seconds per message of this process and of the database's backends."""
+    """CPU seconds per message of this process and of the database's backends (none for the
+    embedded SQLite store, `database` None)."""
     env = hub_env(Path(tempfile.mkdtemp(prefix="bench-cpu-")), rop_url, None, database)
     os.environ.update({k: v for k, v in env.items() if k.startswith("HUB_")})
     settings = Settings()
@@ -74,7 +76,7 @@ def measure_hub(
                     raise RuntimeError(f"{request.event_id}: {handled.outcome}")
 
         seen = count_statements(runtime.engine)
-        backends = _backends(runtime.engine)
+        backends = _backends(runtime.engine) if database else []
         backend_cpu = sum(cpu_seconds(pid) for pid in backends)
         profiler = _profiler(profile)
         started = time.process_time()
@@ -146,9 +148,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.cpu_per_message", description=__doc__)
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument(
+        "--store",
+        choices=["postgres", "sqlite"],
+        default="postgres",
+        help="the hub's store: PostgreSQL (beside the bare work) or the embedded SQLite file",
+    )
+    parser.add_argument(
         "--profile", type=Path, default=None, help="cProfile (CPU time) of the hub, as text"
     )
     args = parser.parse_args()
+    if args.store == "sqlite":
+        with services.rop_simulator() as rop_url:
+            statements = Counter[str]()
+            hub, _ = measure_hub(None, rop_url, args.messages, args.profile, statements)
+        print(f"hub (SQLite):  {hub * 1000:.2f} ms CPU/message")
+        _print_statements(statements, args.messages)
+        return
     missing = services.unreachable_reason()
     if missing:
         raise SystemExit(missing)
@@ -161,10 +176,14 @@ def main() -> None:
     print(f"bare: {bare * 1000:.2f} ms CPU/message")
     print(f"hub:  {hub * 1000:.2f} ms CPU/message ({hub / bare:.2f}x bare)")
     print(f"hub:  {backends * 1000:.2f} ms CPU/message in its PostgreSQL backends")
+    _print_statements(statements, args.messages)
+
+
+def _print_statements(statements: Counter[str], messages: int) -> None:
     total = sum(statements.values())
-    print(f"hub:  {total / args.messages:.2f} statements/message (executemany counts once):")
+    print(f"hub:  {total / messages:.2f} statements/message (executemany counts once):")
     for kind, count in statements.most_common():
-        print(f"  {count / args.messages:5.2f}  {kind}")
+        print(f"  {count / messages:5.2f}  {kind}")
 
 
 if __name__ == "__main__":

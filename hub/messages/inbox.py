@@ -15,6 +15,7 @@ from hub.contracts.envelope import CloudEvent, body_to_text
 from hub.messages.lifecycle import MESSAGES, MessageLife
 from hub.messages.marker import ReplayMarker
 from hub.messages.unit_of_work import UnitOfWork
+from hub.store.engine import single_read
 from hub.store.tables import Message, MessageStatus
 
 
@@ -40,13 +41,7 @@ class Inbox:
         self._sessions = sessions
         self._sealer = sealer
         self._engine: Engine = sessions.kw["bind"]
-        # The peek is one read: on PostgreSQL it runs outside a transaction, which saves the
-        # BEGIN and ROLLBACK round trips (psycopg's autocommit is set on the client, free).
-        self._peek_engine = (
-            self._engine.execution_options(isolation_level="AUTOCOMMIT")
-            if self._engine.dialect.name == "postgresql"
-            else self._engine
-        )
+        self._peek_engine = single_read(self._engine)  # the peek: one SELECT, no transaction
 
     def receive(
         self,

@@ -39,6 +39,20 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 WRITE_INTENT = {"sqlite_immediate": True}
+_NO_BEGIN = "hub_single_read"
+
+
+def single_read(engine: Engine) -> Engine:
+    """`engine` for reads of one statement, outside a transaction: a single SELECT is consistent
+    on its own, and the BEGIN and ROLLBACK round trips around it cost PostgreSQL more than the
+    read (issue 18). PostgreSQL: psycopg's autocommit, set on the client. SQLite: no BEGIN."""
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="AUTOCOMMIT")
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_NO_BEGIN: True})
+    return engine
+
+
 OWNER_ONLY_FILE = 0o600
 OWNER_ONLY_DIR = 0o700
 
@@ -63,8 +77,10 @@ def _sqlite_begin(conn: Any) -> None:
     # A transaction that will write takes the write lock at BEGIN: a read-then-write
     # transaction otherwise fails with "database is locked" instead of waiting when two
     # processes commit at once. Readers begin deferred and never block a writer (WAL).
-    immediate = conn.get_execution_options().get("sqlite_immediate")
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    options = conn.get_execution_options()
+    if options.get(_NO_BEGIN):
+        return  # pysqlite runs each statement on its own (isolation_level None)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if options.get("sqlite_immediate") else "BEGIN")
 
 
 def make_engine(url: str, pool_size: int = 5, timeout_s: float = DEFAULT_TIMEOUT_S) -> Engine:

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    ColumnElement,
     Insert,
     RowMapping,
     Table,
@@ -22,12 +23,17 @@ from sqlalchemy import (
     bindparam,
     func,
     insert,
+    literal,
     null,
     select,
+    true,
     update,
 )
 from sqlalchemy import cast as sql_cast
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from hub.store.tables import (
@@ -112,13 +118,14 @@ class Records:
         An issued permit keeps the number it has, or gets one from its row id; `values`
         gains `permit_no`.
 
-        On PostgreSQL a first-seen application is one statement (the row, its id and its
-        number together) instead of three (look, insert, number): see `_numbered_insert`."""
+        A first-seen application is one statement (the row, its id and its number together)
+        instead of three (look, insert, number): see `_numbered_insert`."""
         session = self._session
-        if session.get_bind().dialect.name == "postgresql":
+        dialect = session.get_bind().dialect.name
+        if dialect in ("postgresql", "sqlite"):
             row = values | {"created_at": now}
             inserted = session.execute(
-                _numbered_insert(tuple(row), issue_number), row
+                _numbered_insert(tuple(row), issue_number, dialect), row
             ).one_or_none()
             if inserted is not None:
                 values["permit_no"] = inserted.permit_no
@@ -150,36 +157,49 @@ class Records:
 
 
 @functools.cache
-def _numbered_insert(columns: tuple[str, ...], issue_number: bool) -> Insert:
-    """INSERT the permit row unless its application is already there, taking its id from the
-    table's sequence first so an issued permit's number (`MCT-PK-` and the id, at least seven
-    digits, as `write_parking_permit` writes it) goes in with the row. Returns nothing when
-    the application exists (ON CONFLICT DO NOTHING): the caller then updates it. Built once
-    per set of columns, its values bound by column name."""
-    next_id = select(
-        func.nextval(func.pg_get_serial_sequence(_PERMITS.name, "id")).label("id")
-    ).cte("next_permit_id")
-    digits = sql_cast(next_id.c.id, Text)
-    number = (
-        func.concat(PERMIT_NO_PREFIX, func.lpad(digits, func.greatest(7, func.length(digits)), "0"))
-        if issue_number
-        else null()
+def _numbered_insert(columns: tuple[str, ...], issue_number: bool, dialect: str) -> Insert:
+    """INSERT the permit row unless its application is already there, taking its id first so
+    an issued permit's number (`MCT-PK-` and the id, at least seven digits, as
+    `write_parking_permit` writes it) goes in with the row. Returns nothing when the
+    application exists (ON CONFLICT DO NOTHING): the caller then updates it. Built once per
+    set of columns and store, its values bound by column name.
+
+    PostgreSQL takes the id from the table's sequence. SQLite takes the next rowid as SQLite
+    itself would (the largest plus one; the table has no AUTOINCREMENT), under the write lock
+    the settling transaction holds from its BEGIN IMMEDIATE."""
+    padded: ColumnElement[str]
+    insert_into: PgInsert | SqliteInsert
+    if dialect == "postgresql":
+        next_id = select(
+            func.nextval(func.pg_get_serial_sequence(_PERMITS.name, "id")).label("id")
+        ).cte("next_permit_id")
+        digits = sql_cast(next_id.c.id, Text)
+        padded = func.concat(
+            PERMIT_NO_PREFIX, func.lpad(digits, func.greatest(7, func.length(digits)), "0")
+        )
+        insert_into = pg_insert(_PERMITS)
+    else:
+        next_id = select((func.coalesce(func.max(_PERMITS.c.id), 0) + 1).label("id")).cte(
+            "next_permit_id"
+        )
+        padded = literal(PERMIT_NO_PREFIX, Text) + func.printf("%07d", next_id.c.id)
+        insert_into = sqlite_insert(_PERMITS)
+    row = (
+        select(next_id.c.id, padded if issue_number else null(), *_values(columns, dialect))
+        .select_from(next_id)
+        .where(true())  # SQLite: without a WHERE, "ON CONFLICT" would parse as a join's ON
     )
-    row = select(
-        next_id.c.id,
-        number,
-        *(_typed(name) for name in columns),
-    ).select_from(next_id)
     return (
-        pg_insert(_PERMITS)
-        .from_select(["id", "permit_no", *columns], row)
+        insert_into.from_select(["id", "permit_no", *columns], row)
         .on_conflict_do_nothing(index_elements=[_PERMITS.c.application_no])
         .returning(_PERMITS.c.id, _PERMITS.c.permit_no)
     )
 
 
-def _typed(name: str) -> Any:
-    """The value bound as `name`, CAST to its column's type so PostgreSQL types a NULL in a
-    SELECT list right."""
-    column_type = _PERMITS.c[name].type
-    return sql_cast(bindparam(name, type_=column_type), column_type)
+def _values(columns: tuple[str, ...], dialect: str) -> list[Any]:
+    """Each value bound as its column's name; on PostgreSQL CAST to the column's type so a NULL
+    in a SELECT list is typed right (SQLite would turn a CAST timestamp into a number)."""
+    bound = [bindparam(name, type_=_PERMITS.c[name].type) for name in columns]
+    if dialect != "postgresql":
+        return bound
+    return [sql_cast(value, value.type) for value in bound]

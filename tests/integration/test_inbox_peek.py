@@ -1,5 +1,5 @@
-"""The inbox's peek on every delivery: on PostgreSQL one read outside a transaction (no BEGIN
-and ROLLBACK round trips, issue 18), with the same verdicts as before on both stores."""
+"""The inbox's peek on every delivery: one read outside a transaction on both stores (no BEGIN
+and ROLLBACK round trips, issue 18), with the same verdicts as before."""
 
 from __future__ import annotations
 
@@ -99,3 +99,22 @@ def test_postgres_peek_runs_outside_a_transaction(postgres_store: str) -> None:
     with engine.connect() as conn:  # the pool's connections are back in their own mode
         assert conn.connection.dbapi_connection.autocommit is False
     engine.dispose()
+
+
+def test_sqlite_peek_sends_no_begin(sqlite_store: str) -> None:
+    engine = make_engine(sqlite_store)
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement.split()[0])
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        message = _event()
+        Inbox(make_session_factory(engine)).receive(message, message.to_json(), "urn:test")
+        with make_session_factory(engine)() as session:  # other work still begins its own
+            session.execute(text("SELECT 1"))
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+        engine.dispose()
+    assert seen == ["SELECT", "BEGIN", "SELECT"]

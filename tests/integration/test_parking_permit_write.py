@@ -1,6 +1,6 @@
-"""The parking permit row as the flow writes it, on both stores: PostgreSQL inserts a
-first-seen application with its id and number in one statement (issue 18), SQLite looks,
-inserts, then numbers; both must store the same row and give the same permit number."""
+"""The parking permit row as the flow writes it, on both stores: a first-seen application goes
+in with its id and number in one statement (issue 18), a known one is looked up, updated and
+numbered; both stores must store the same row and give the same permit number."""
 
 from __future__ import annotations
 
@@ -136,15 +136,24 @@ def test_a_refused_application_issued_later_gets_its_number(
     assert row["permit_no"] == permit.permit_no == f"MCT-PK-{permit.id:07d}"
 
 
-@pytest.mark.parametrize("engine", ["postgres"], indirect=True)  # the one-statement insert
-def test_postgres_first_write_is_one_statement_and_numbers_past_seven_digits(
+def _skip_ids_to(engine: Engine, last_id: int) -> None:
+    """Make the next permit id `last_id + 1`, as each store allocates ids."""
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(
+                text("SELECT setval(pg_get_serial_sequence('parking_permits', 'id'), :n)"),
+                {"n": last_id},
+            )
+        else:  # SQLite: the next rowid is the largest plus one
+            row = values(app_no(), status="refused") | {"id": last_id, "created_at": NOW}
+            conn.execute(ParkingPermit.__table__.insert(), row)
+
+
+def test_first_write_is_one_statement_and_numbers_past_seven_digits(
     engine: Engine, sessions: sessionmaker[Session]
 ) -> None:
-    assert engine.dialect.name == "postgresql"
-    with engine.begin() as conn:
-        conn.execute(
-            text("SELECT setval(pg_get_serial_sequence('parking_permits', 'id'), 12345677)")
-        )
+    last = 12345677 if engine.dialect.name == "postgresql" else 22345677
+    _skip_ids_to(engine, last)
     seen: list[str] = []
 
     def note(*args: Any) -> None:
@@ -156,5 +165,5 @@ def test_postgres_first_write_is_one_statement_and_numbers_past_seven_digits(
         write(sessions, row, issue=True)
     finally:
         event.remove(engine, "before_cursor_execute", note)
-    assert row["permit_no"] == "MCT-PK-12345678"
+    assert row["permit_no"] == f"MCT-PK-{last + 1}"
     assert len([s for s in seen if "parking_permits" in s]) == 1
