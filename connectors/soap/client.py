@@ -1,12 +1,15 @@
-"""The hub's side of an agency's SOAP services: zeep over httpx, failures sorted for retrying.
+"""The hub's side of an agency's SOAP services: templates over httpx, failures sorted for retrying.
 
 Agency-neutral: a SOAP connector (rop, electricity) supplies its WSDL, binding, XSD and a table
 of operations; everything else (WS-Security, reply checks, error classes, health) is here once.
-The WSDL is read from the packaged contract when the client is made; the endpoint URL comes
-from configuration (the WSDL's soap:address is a placeholder). Every failure leaves as a
-`TransientAgencyError` (worth retrying) or a `PermanentAgencyError` (not), never as a zeep or
-httpx exception; refused credentials and requests to back off as their subclasses
-`AgencyAuthError` and `AgencyRateLimited`.
+zeep reads the packaged WSDL once per process and each operation is compiled from its types
+(`connectors.soap.operations`); per call the request is written with lxml, posted with httpx,
+and the reply the transport already parsed and checked against the XSD is read once into the
+plain values zeep would give. The endpoint URL comes from configuration (the WSDL's
+soap:address is a placeholder). Every failure leaves as a `TransientAgencyError` (worth
+retrying) or a `PermanentAgencyError` (not), never as an httpx or lxml exception; refused
+credentials and requests to back off as their subclasses `AgencyAuthError` and
+`AgencyRateLimited`.
 """
 
 from __future__ import annotations
@@ -18,18 +21,15 @@ from typing import Any
 
 import httpx
 from lxml import etree
-from zeep import AsyncClient, Settings
-from zeep.exceptions import Error as ZeepError
-from zeep.exceptions import Fault
-from zeep.helpers import serialize_object
-from zeep.proxy import AsyncServiceProxy
-from zeep.transports import AsyncTransport
-from zeep.wsse.username import UsernameToken
 
 from connectors.replies import ReplyRejected, exchange_error, probe
-from connectors.soap.transport import CheckedTransport
-from connectors.soap.wsse import SignedUsernameToken
+from connectors.soap.operations import OperationCodec, binding_codecs
+from connectors.soap.transport import JUDGED_REPLY, CheckedTransport
+from connectors.soap.wsse import WsSecurity
+from connectors.soap.xsd_reader import ReplyUnusable
+from connectors.soap.xsd_writer import RequestUnfit
 from hub.plugin import (
+    CONTENT_TYPE,
     AgencyError,
     CallContext,
     CallPolicy,
@@ -37,15 +37,11 @@ from hub.plugin import (
     Endpoint,
     Health,
     PermanentAgencyError,
+    SoapMessage,
     TransientAgencyError,
     record_reply,
     record_request,
     stamp_correlation,
-)
-
-# zeep parses with these on top of our own hardened parse of every reply.
-ZEEP_SETTINGS = Settings(
-    strict=True, xml_huge_tree=False, forbid_dtd=True, forbid_entities=True, forbid_external=True
 )
 
 
@@ -81,6 +77,15 @@ def token_credentials(agency: str, endpoint: Endpoint) -> tuple[str, str]:
         ) from None
 
 
+class SoapFaultReply(Exception):
+    """A SOAP 1.1 fault the agency answered with: its faultcode and faultstring as sent."""
+
+    def __init__(self, fault: etree._Element) -> None:
+        self.code = fault.findtext("faultcode")
+        self.message = fault.findtext("faultstring")
+        super().__init__(f"{self.code}: {self.message}")
+
+
 class SoapAgencyClient:
     """One agency endpoint: `call` asks an operation, `health` fetches the WSDL and times it."""
 
@@ -90,6 +95,8 @@ class SoapAgencyClient:
         self.agency = service.agency
         self.endpoint = endpoint
         self.policy = policy
+        self._codecs = binding_codecs(service.wsdl_path, service.binding)
+        self._security = WsSecurity(username, password, endpoint.ws_signing)
         self._http = httpx.AsyncClient(
             timeout=policy.timeout_s,
             transport=CheckedTransport(service.schema(), schema_name=service.schema_name),
@@ -98,29 +105,6 @@ class SoapAgencyClient:
                 "response": [record_reply],
             },
         )
-        # zeep ships partial annotations, hence the no-untyped-call ignores on its calls.
-        # wsdl_http: zeep fetches nothing over it (WSDL and XSD are local files) but wants one.
-        wsdl_http = httpx.Client(timeout=policy.timeout_s)
-        try:
-            zeep_client = AsyncClient(  # type: ignore[no-untyped-call]
-                str(service.wsdl_path),
-                transport=AsyncTransport(  # type: ignore[no-untyped-call]
-                    client=self._http, wsdl_client=wsdl_http
-                ),
-                wsse=(
-                    SignedUsernameToken(username, password, endpoint.ws_signing)
-                    if endpoint.ws_signing is not None
-                    else UsernameToken(username, password)  # type: ignore[no-untyped-call]
-                ),
-                settings=ZEEP_SETTINGS,
-            )
-        finally:
-            wsdl_http.close()
-        # AsyncClient.create_service returns a sync proxy (zeep issues #1168, #1288), so the
-        # async proxy is bound to the configured address by hand.
-        self._service = AsyncServiceProxy(  # type: ignore[no-untyped-call]
-            zeep_client, zeep_client.wsdl.bindings[service.binding], address=endpoint.url
-        )
 
     async def call(
         self, operation: str, request: Mapping[str, Any], ctx: CallContext
@@ -128,12 +112,27 @@ class SoapAgencyClient:
         """The canonical reply to `operation`, or an AgencyError saying whether to retry.
         The gateway only asks operations the connector declares (it refuses the others)."""
         spec = self.service.operations[operation]
+        codec = self._codecs[spec.soap_name]
         try:
-            reply = await getattr(self._service, spec.soap_name)(**spec.to_soap(request))
-        except (ReplyRejected, httpx.HTTPError, ZeepError) as exc:
+            content = self._security.envelope(codec.request(spec.to_soap(request)))
+            response = await self._http.post(
+                self.endpoint.url,
+                content=content,
+                headers={"SOAPAction": f'"{codec.soap_action}"', "Content-Type": CONTENT_TYPE},
+            )
+            plain = self._read(codec, response)
+        except (ReplyRejected, httpx.HTTPError, SoapFaultReply, ReplyUnusable, RequestUnfit) as exc:
             raise self._classify(operation, exc) from exc
-        plain = serialize_object(reply, dict)  # type: ignore[no-untyped-call]
         return spec.to_canonical(plain or {})
+
+    def _read(self, codec: OperationCodec, response: httpx.Response) -> Any:
+        """The reply's plain values from the envelope the transport parsed and judged: its
+        signature checked first (as zeep did), then a fault raised, else the payload read."""
+        message: SoapMessage = response.extensions[JUDGED_REPLY]
+        self._security.check_reply(response.content, message.is_fault)
+        if message.is_fault:
+            raise SoapFaultReply(message.payload)
+        return codec.reply(message.payload)
 
     def _classify(self, operation: str, exc: Exception) -> AgencyError:
         """The hub's error class for a failed call: `connectors.replies` decides for replies and
@@ -142,12 +141,14 @@ class SoapAgencyClient:
         error = exchange_error(agency, operation, exc, self.policy.timeout_s)
         if error is not None:
             return error
-        if isinstance(exc, Fault):
+        if isinstance(exc, SoapFaultReply):
             code = str(exc.code or "").rpartition(":")[2] or "unknown"
             reason = f"SOAP {code} fault: {exc.message}"
             if code == "Server":
                 return TransientAgencyError(agency, operation, reason)
             return PermanentAgencyError(agency, operation, reason)
+        if isinstance(exc, RequestUnfit):
+            return PermanentAgencyError(agency, operation, f"request unfit for the WSDL: {exc}")
         return PermanentAgencyError(agency, operation, f"reply unusable: {exc!r}")
 
     async def health(self) -> Health:

@@ -1,8 +1,10 @@
-"""Judge each raw SOAP reply before zeep reads it: HTTP status, well-formedness, the agency XSD.
+"""Judge each raw SOAP reply before the client reads it: HTTP status, well-formedness, the
+agency XSD.
 
-zeep sees a reply only after it was parsed, and hides the HTTP status and Retry-After of the
-failures the retry policy needs; an httpx transport sees the raw response, so the verdict is
-made here and zeep only ever deserialises replies that are well-formed and valid.
+An httpx transport sees the raw response, with the HTTP status and Retry-After the retry policy
+needs, so the verdict is made here; the envelope parsed for it travels on with the response
+(`judged_reply`), so the client reads only replies that are well-formed and valid, and never
+parses one twice.
 """
 
 from __future__ import annotations
@@ -16,20 +18,23 @@ from hub.plugin import (
     SOAP_ENV,
     WSSE,
     SoapFault,
+    SoapMessage,
     XmlRejected,
     parse_xml,
     schema_errors,
     split_envelope,
 )
 
+JUDGED_REPLY = "muscat.judged_reply"  # the response extension holding the parsed SoapMessage
 
-def _soap_fault_inside(content: bytes) -> etree._Element | None:
-    """The Fault element of a reply that is a well-formed SOAP 1.1 fault, else None."""
+
+def _soap_fault_inside(content: bytes) -> SoapMessage | None:
+    """A reply that is a well-formed SOAP 1.1 fault, else None."""
     try:
         message = split_envelope(parse_xml(content))
     except (XmlRejected, SoapFault):
         return None
-    return message.payload if message.is_fault else None
+    return message if message.is_fault else None
 
 
 def auth_fault(fault: etree._Element) -> bool:
@@ -48,7 +53,7 @@ def auth_fault(fault: etree._Element) -> bool:
 
 
 def _pass_fault(fault: etree._Element) -> None:
-    """Let a SOAP fault through for zeep to raise, unless it refuses our credentials."""
+    """Let a SOAP fault through for the client to raise, unless it refuses our credentials."""
     if auth_fault(fault):
         code = (fault.findtext("faultcode") or "").strip()
         string = (fault.findtext("faultstring") or "").strip()
@@ -62,16 +67,16 @@ def judge_reply(
     content: bytes,
     schema: etree.XMLSchema,
     schema_name: str = "the agency XSD",
-) -> None:
-    """Raise `ReplyRejected` unless zeep may read this reply to a SOAP POST.
+) -> SoapMessage:
+    """The parsed reply to a SOAP POST, or `ReplyRejected` when the client may not read it.
 
-    A SOAP fault (HTTP 500) passes, so zeep raises it with its faultcode: Client or Server;
-    except one refusing our credentials, which is rejected here as such (`refusal="auth"`).
+    A SOAP fault (HTTP 500) passes, so the client raises it with its faultcode: Client or
+    Server; except one refusing our credentials, rejected here as such (`refusal="auth"`).
     """
     fault = _soap_fault_inside(content) if status == 500 else None
     if fault is not None:
-        _pass_fault(fault)
-        return
+        _pass_fault(fault.payload)
+        return fault
     judge_status(status, headers, unexplained=" without a SOAP fault")
     try:
         message = split_envelope(parse_xml(content))
@@ -82,15 +87,17 @@ def judge_reply(
         raise ReplyRejected(reason, transient=False) from None
     if message.is_fault:
         _pass_fault(message.payload)
-        return
+        return message
     errors = schema_errors(schema, message.payload)
     if errors:
         reason = f"reply breaks {schema_name}: {'; '.join(errors[:3])}"
         raise ReplyRejected(reason, transient=False)
+    return message
 
 
 class CheckedTransport(httpx.AsyncBaseTransport):
-    """Wraps the real transport; every POST reply is judged before the caller gets it."""
+    """Wraps the real transport; every POST reply is judged before the caller gets it, and
+    carries its parsed envelope under `JUDGED_REPLY` in the response's extensions."""
 
     def __init__(
         self,
@@ -111,7 +118,7 @@ class CheckedTransport(httpx.AsyncBaseTransport):
             content = await response.aread()
         finally:
             await response.aclose()
-        judge_reply(
+        response.extensions[JUDGED_REPLY] = judge_reply(
             response.status_code, response.headers, content, self._schema, self._schema_name
         )
         return response
