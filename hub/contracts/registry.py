@@ -4,8 +4,9 @@ A contract file lives at `contracts/<kind>/<name>/<major>.<minor>.json` and carr
 `urn:muscat-hub:<kind>:<name>:<major>.<minor>` and its own `examples`.
 
 `Validators` is the hub's one way to compile a JSON Schema (draft 2020-12, formats checked,
-each compiled once and kept): the registry's contracts use it, and so do schema files outside
-the registry (an agency's native replies), through `schema_file_validator` in `hub.plugin`.
+each compiled once and kept, jsonschema-rs answering "valid?" ahead of jsonschema): the
+registry's contracts use it, and so do schema files outside the registry (an agency's native
+replies), through `schema_file_validator` in `hub.plugin`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from contracts import CONTRACTS_DIR
+from hub.contracts.fast_check import (
+    CheckedValidator,
+    compile_fast,
+    fast_registry,
+    formats_checked_like,
+)
 from hub.errors import ContractViolation, FieldError, HubError
 
 ID_PREFIX = "urn:muscat-hub:"
@@ -89,20 +96,31 @@ def _field_errors(error: ValidationError) -> Iterator[FieldError]:
 
 class Validators:
     """Compiled validators by key, each compiled on first use and then reused (they keep no
-    state between calls); `$ref`s resolve through `registry`."""
+    state between calls); a `$ref` resolves to one of `resources` (uri, schema). Each schema
+    is compiled twice: jsonschema-rs answers "valid?" fast, and jsonschema, the reference,
+    decides the rest and writes the errors (`hub.contracts.fast_check`)."""
 
-    def __init__(self, registry: Registry[Any] | None = None) -> None:
-        self._registry: Registry[Any] = registry if registry is not None else Registry()
-        self._compiled: dict[str, Draft202012Validator] = {}
+    def __init__(self, resources: Iterable[tuple[str, dict[str, Any]]] = ()) -> None:
+        kept = list(resources)
+        self._registry: Registry[Any] = Registry().with_resources(
+            (uri, Resource.from_contents(schema, default_specification=DRAFT202012))
+            for uri, schema in kept
+        )
+        self._fast_registry = fast_registry(kept)
+        self._compiled: dict[str, CheckedValidator] = {}
         self._format_checker = FormatChecker()
+        self._fast_formats = formats_checked_like(self._format_checker)
 
-    def get(self, key: str, schema: Callable[[], Mapping[str, Any]]) -> Draft202012Validator:
+    def get(self, key: str, schema: Callable[[], Mapping[str, Any]]) -> CheckedValidator:
         """The validator kept under `key`, compiled from `schema()` the first time."""
         validator = self._compiled.get(key)
         if validator is None:
-            validator = Draft202012Validator(
-                schema(), registry=self._registry, format_checker=self._format_checker
+            contents = schema()
+            reference = Draft202012Validator(
+                contents, registry=self._registry, format_checker=self._format_checker
             )
+            fast = compile_fast(contents, self._fast_registry, self._fast_formats)
+            validator = CheckedValidator(reference, fast)
             self._compiled[key] = validator
         return validator
 
@@ -110,7 +128,7 @@ class Validators:
 _SCHEMA_FILES = Validators()
 
 
-def schema_file_validator(path: Path) -> Draft202012Validator:
+def schema_file_validator(path: Path) -> CheckedValidator:
     """The validator of a JSON Schema file outside the registry, compiled once per process;
     a file that is not a valid draft 2020-12 schema raises `SchemaError` on first use."""
 
@@ -131,11 +149,7 @@ class ContractRegistry:
             if contract.id in self._by_id:
                 raise HubError(f"duplicate contract id {contract.id}")
             self._by_id[contract.id] = contract
-        resources = [
-            (c.id, Resource.from_contents(c.schema, default_specification=DRAFT202012))
-            for c in self._by_id.values()
-        ]
-        self._validators = Validators(Registry().with_resources(resources))
+        self._validators = Validators((c.id, c.schema) for c in self._by_id.values())
 
     @classmethod
     def load(cls, root: Path = CONTRACTS_DIR) -> ContractRegistry:
@@ -177,7 +191,7 @@ class ContractRegistry:
             raise UnknownContract(f"dataschema {dataschema!r} is not a contract of {type_!r}")
         return contract
 
-    def validator(self, contract_id_: str) -> Draft202012Validator:
+    def validator(self, contract_id_: str) -> CheckedValidator:
         return self._validators.get(contract_id_, lambda: self.get(contract_id_).schema)
 
     def errors(self, contract_id_: str, instance: Any) -> list[FieldError]:
