@@ -18,11 +18,9 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     Executable,
     Insert,
     Select,
-    String,
     Table,
     Update,
     bindparam,
@@ -31,9 +29,9 @@ from sqlalchemy import (
     literal_column,
     select,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
-from sqlalchemy.types import TypeEngine
+
+from hub.store.arrays import array_type
 
 Rows = list[dict[str, Any]]
 
@@ -90,26 +88,12 @@ class ArrayInsert:
 
 @cache
 def array_insert(table: Table, columns: tuple[str, ...]) -> ArrayInsert:
-    """Built once per table and set of columns; each array's type is its column's (one
-    dimension: a JSON value that is itself a list stays one element)."""
-    arrays = [
-        bindparam(_param(table, name), type_=ARRAY(element_type(table.c[name]), dimensions=1))
-        for name in columns
-    ]
+    """Built once per table and set of columns; each array's type is its column's
+    (`hub.store.arrays`)."""
+    arrays = [bindparam(_param(table, name), type_=array_type(table.c[name])) for name in columns]
     unnested: Select[Any] = select(literal_column("*")).select_from(func.unnest(*arrays))
     statement = insert(table).from_select(list(columns), unnested, include_defaults=False)
     return ArrayInsert(table, columns, statement)
-
-
-def element_type(column: Column[Any]) -> TypeEngine[Any]:
-    """The column's type for its array's elements, without a length: an explicit cast to
-    varchar(n) cuts a longer value silently, where the column's own assignment rejects it."""
-    kind = column.type
-    if isinstance(kind, String) and kind.length is not None:
-        unbounded = kind.copy()
-        unbounded.length = None
-        return unbounded
-    return kind
 
 
 def _param(table: Table, column: str) -> str:

@@ -303,6 +303,22 @@ def test_a_unit_with_history_only_leaves_the_chain_alone(
 
 
 @BOTH
+def test_entries_with_no_correlation_or_message_id_at_all(
+    settings: Settings, sessions: sessionmaker[Session]
+) -> None:
+    with UnitOfWork(sessions) as uow:  # every value of two columns NULL
+        uow.audit("console.login", operator_ar=ARABIC)
+        uow.audit("console.logout")
+        uow.commit()
+    assert settled(sessions)["entries"] == [
+        (1, None, None, "console.login", {"operator_ar": ARABIC}),
+        (2, None, None, "console.logout", {}),
+    ]
+    result = verify_store(settings)
+    assert result.ok and result.entries == 2, result.problems
+
+
+@BOTH
 def test_a_failed_write_rolls_the_whole_settlement_back(
     settings: Settings, sessions: sessionmaker[Session]
 ) -> None:

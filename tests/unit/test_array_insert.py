@@ -1,19 +1,24 @@
 """Column-array inserts for PostgreSQL (issue 18): one parameter per column whatever the row
 count, so the statement's text (and psycopg's cached conversion of it) never changes; element
 types without a length, so a long value is refused by the column instead of cut by a cast; one
-statement per combination of tables."""
+statement per combination of tables; the values sent as binary arrays, and only those."""
 
 from __future__ import annotations
 
 from typing import Any, cast
 
+import psycopg
 import pytest
+from psycopg.adapt import PyFormat
+from psycopg.types.array import ListBinaryDumper
+from psycopg.types.json import Json
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
 
 from hub.audit.chain import _ADVANCE_HEAD
 from hub.audit.entry import COLUMNS
-from hub.store.bulk import array_insert, combined, element_type
+from hub.store.arrays import _BinaryList, array_type, element_type
+from hub.store.bulk import array_insert, combined
 from hub.store.tables import AuditEntry, MessageHistory, OutboxEvent
 
 HISTORY = cast(Table, MessageHistory.__table__)
@@ -80,3 +85,13 @@ def test_one_statement_per_combination_with_only_the_tables_present() -> None:
     assert every.count("%(") == 5 + 7 + len(COLUMNS) + 3  # the head: seq, hash, id
     assert len(every) <= 4096  # psycopg caches the conversion of queries up to 4096 bytes
     assert sql(combined((history,), None)).startswith("INSERT INTO message_history")
+
+
+def test_column_values_go_to_psycopg_as_a_binary_array_after_their_types_processing() -> None:
+    process = array_type(HISTORY.c.detail).dialect_impl(DIALECT).bind_processor(DIALECT)
+    values = process([{"note_ar": "مقبول"}, ["a", "list"], None])
+    assert isinstance(values, _BinaryList)
+    assert [type(value) for value in values] == [Json, Json, Json]  # serialised as for a row
+    assert [value.obj for value in values] == [{"note_ar": "مقبول"}, ["a", "list"], None]
+    assert psycopg.adapters.get_dumper(_BinaryList, PyFormat.AUTO) is ListBinaryDumper
+    assert psycopg.adapters.get_dumper(list, PyFormat.AUTO) is not ListBinaryDumper
