@@ -7,22 +7,27 @@ verifier; the canonical form is `hub.audit.canonical.dumps` (`rfc8785.dumps`'s b
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from hub.audit.canonical import dumps
 from hub.audit.entry import StoredEntry, payload, payload_hash
-from hub.store.bulk import insert_rows
+from hub.store.bulk import Rows, write_together
 from hub.store.tables import AuditEntry, AuditHead
 
 _ENTRIES = cast(Table, AuditEntry.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
 HUB_ACTOR = "hub"
+_ADVANCE_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=bindparam("head_seq"), entry_hash=bindparam("head_hash"))
+)
 
 
 @dataclass(frozen=True)
@@ -56,15 +61,19 @@ def append_entries(
     session: Session,
     drafts: list[AuditDraft],
     on_head: Callable[[int, str], None] | None = None,
+    alongside: Sequence[tuple[Table, Rows]] = (),
 ) -> list[dict[str, Any]]:
     """Place drafts on the chain inside the caller's transaction; the rows written.
     `on_head(seq, hash)` runs with the new head still locked (the unit of work's sealer).
+    `alongside`: other tables' rows of the same transaction, written with the entries (on
+    PostgreSQL in the same statement: `write_together`).
 
     The head row is locked (FOR UPDATE on PostgreSQL; SQLite's write lock is already held),
     so concurrent writers extend one chain instead of forking it. Core statements, not ORM
     objects: entries are only ever inserted, and a commit may carry hundreds of them.
     """
     if not drafts:
+        write_together(session, alongside)
         return []
     seq, prev_hash = session.execute(
         select(_HEAD.c.seq, _HEAD.c.entry_hash).where(_HEAD.c.id == 1).with_for_update()
@@ -84,8 +93,12 @@ def append_entries(
         )
         prev_hash = payload_hash(content)
         rows.append(content | {"entry_hash": prev_hash})
-    insert_rows(session, _ENTRIES, rows)
-    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, entry_hash=prev_hash))
+    write_together(
+        session,
+        [*alongside, (_ENTRIES, rows)],
+        _ADVANCE_HEAD,
+        {"head_seq": seq, "head_hash": prev_hash},
+    )
     if on_head is not None:
         on_head(seq, prev_hash)
     return rows

@@ -11,9 +11,10 @@ Several units of work may share one transaction (`SharedTransaction`, the pipeli
 commit): each still collects its own audit entries, history and results, and they are written
 together, in order, when the shared transaction commits.
 
-History rows and outbox rows are written at commit in one bulk INSERT each, not as ORM
-objects: they are only ever inserted here, and the ORM's per-object bookkeeping was a large
-share of the hub's CPU per message.
+History rows and outbox rows are written at commit in bulk, not as ORM objects: they are only
+ever inserted here, and the ORM's per-object bookkeeping was a large share of the hub's CPU per
+message. On PostgreSQL they travel with the audit entries and the head's update in one
+statement (`hub.store.bulk.write_together`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from hub.audit.chain import AuditDraft, append_entries
 from hub.audit.checkpoint import Checkpoint
 from hub.audit.sealing import Checkpointer
 from hub.contracts.envelope import CloudEvent
-from hub.store.bulk import insert_rows
 from hub.store.engine import WRITE_INTENT
 from hub.store.records import Records
 from hub.store.tables import MessageHistory, OutboxEvent
@@ -213,20 +213,19 @@ def _write_collected(
     session: Session, units: list[UnitOfWork], sealer: Checkpointer | None
 ) -> Checkpoint | None:
     """Write what the units collected: the ORM's changes first (history and results may refer
-    to them), then one bulk INSERT each for history and results, then the audit chain, and a
+    to them), then history, results and the audit chain (one statement on PostgreSQL), and a
     checkpoint row when one is due (the one to journal once the commit succeeded)."""
     session.flush()
     history = [row for unit in units for row in unit._history]
     results = [_outbox_values(row) for unit in units for row in unit.emitted]
-    insert_rows(session, _HISTORY, history)
-    insert_rows(session, _OUTBOX, results)
     sealed: list[Checkpoint] = []
 
     def seal(head_seq: int, head_hash: str) -> None:  # under the audit head lock
         if sealer is not None and (checkpoint := sealer.seal_if_due(session, head_seq, head_hash)):
             sealed.append(checkpoint)
 
-    append_entries(session, [draft for unit in units for draft in unit._audit], seal)
+    drafts = [draft for unit in units for draft in unit._audit]
+    append_entries(session, drafts, seal, alongside=[(_HISTORY, history), (_OUTBOX, results)])
     return sealed[-1] if sealed else None
 
 
