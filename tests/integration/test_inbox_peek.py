@@ -84,6 +84,7 @@ def test_a_message_with_its_outcome_is_a_duplicate(engine: Engine) -> None:
 
 def test_postgres_peek_runs_outside_a_transaction(postgres_store: str) -> None:
     engine = make_engine(postgres_store)
+    upgrade(engine)
     seen: list[tuple[str, bool]] = []
 
     def note(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -103,6 +104,7 @@ def test_postgres_peek_runs_outside_a_transaction(postgres_store: str) -> None:
 
 def test_sqlite_peek_sends_no_begin(sqlite_store: str) -> None:
     engine = make_engine(sqlite_store)
+    upgrade(engine)
     seen: list[str] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
