@@ -12,6 +12,7 @@ from __future__ import annotations
 import httpx
 from lxml import etree
 
+from connectors.http_transport import AiohttpTransport
 from connectors.replies import ReplyRejected, judge_status
 from hub.plugin import (
     AUTHENTICATION_FAILED,
@@ -108,7 +109,7 @@ class CheckedTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self._schema = schema
         self._schema_name = schema_name
-        self._inner = inner or httpx.AsyncHTTPTransport()
+        self._inner = inner or AiohttpTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self._inner.handle_async_request(request)
