@@ -69,7 +69,7 @@ def open_reader(shared: SharedSnapshot) -> None:
     global _reader
     try:
         connection = make_engine(shared.url, pool_size=1).raw_connection().driver_connection
-    except DBAPIError:
+    except (DBAPIError, psycopg.Error):  # wrapped by SQLAlchemy or not, as it connected
         return
     if not isinstance(connection, psycopg.Connection):  # another driver: the walk reads
         return

@@ -169,6 +169,15 @@ def test_a_worker_that_cannot_join_the_snapshot_leaves_ranges_to_the_walk(store:
         verify_ranges.close_reader()
 
 
+def test_a_worker_that_cannot_connect_leaves_ranges_to_the_walk(store: Store) -> None:
+    url = store.engine.url.set(database="no_such_database").render_as_string(hide_password=False)
+    verify_ranges.open_reader(SharedSnapshot(url, "00000003-0000FFFF-1"))
+    try:
+        assert read_range(FLOOR, 1, 4, []) is None
+    finally:
+        verify_ranges.close_reader()
+
+
 TAMPERING = {
     "none": [],
     "edited at a range's start": ["UPDATE audit_entries SET kind = 'forged' WHERE seq = 9"],
