@@ -12,7 +12,9 @@ file, as the hub writes them. Then, on the same trail:
 - `rfc8785 walk`: the walk as it was before `hub.audit.canonical` (SQLAlchemy parses the
   detail, every entry through the pure-Python `rfc8785.dumps`), hashes and links only;
 - `in-process`: `verify_chain(..., workers=0)`, everything checked, one process;
-- `verify_chain`: as `hub audit verify` runs it (worker processes on a trail this long);
+- `verify_chain`: as `hub audit verify` runs it (worker processes on a trail this long, unless
+  every core is busy already: the line says how many; `--workers 2` forces them; on PostgreSQL
+  they read ranges of the trail themselves);
 - `bare fetch`: the same batch queries through the driver's cursor, nothing checked: the floor
   verify cannot beat. Each verify line also gives its time over that floor's (measured in the
   same run), which stays comparable when the shared machine is busy.
@@ -44,7 +46,7 @@ from hub.audit.checkpoint import CheckpointSigner
 from hub.audit.entry import GENESIS_HASH, payload, payload_hash
 from hub.audit.journal import CheckpointJournal
 from hub.audit.keys import signing_key
-from hub.audit.verify import _batches, verify_chain
+from hub.audit.verify import _batches, default_workers, verify_chain
 from hub.config import Settings
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
@@ -242,7 +244,8 @@ def measure(name: str, url: str | None, data_dir: Path, args: argparse.Namespace
         if not args.no_baseline:
             ways.append(("rfc8785 walk (before)", lambda: rfc8785_walk(sessions)))
         ways.append(("verify_chain in-process", verify(0)))
-        ways.append(("verify_chain (as hub audit verify)", verify(args.workers)))
+        chosen = default_workers(args.entries) if args.workers is None else args.workers
+        ways.append((f"verify_chain (as hub audit verify, {chosen} workers)", verify(args.workers)))
         print(f"{name}: load average before timing: {os.getloadavg()[0]:.2f}", flush=True)
         floor = 0.0
         for way, run in ways:

@@ -1,13 +1,16 @@
 """`verify_chain`: walk the trail in sequence order, a batch per query, recompute each hash,
 check each link and each signed checkpoint, and name the first thing that is wrong.
 
-On a long trail the hashes (and checkpoint signatures) are recomputed in worker processes
-while this process reads the next batches; the batches are still checked here one after the
-other, so the problems found and their order are those of a walk in one process."""
+On a long trail the hashes (and checkpoint signatures) are recomputed in worker processes:
+on PostgreSQL each reads ranges of the trail itself, in this transaction's snapshot
+(hub/audit/verify_ranges.py); elsewhere, or past a range that is not intact, this process reads
+the batches and sends them. The batches are still checked here one after the other, so the
+problems found and their order are those of a walk in one process."""
 
 from __future__ import annotations
 
 import bisect
+import functools
 import gc
 import itertools
 import marshal
@@ -16,7 +19,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +39,7 @@ from hub.audit.findings import Problem, ProblemKind, VerifyResult
 from hub.audit.journal import CheckpointJournal
 from hub.audit.keys import verify_key
 from hub.audit.rehash import Mismatch, RawRow, first_mismatch, packed_mismatch
+from hub.audit.verify_ranges import RangeReads, SharedSnapshot, export_snapshot, open_reader
 from hub.config import Settings
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
@@ -48,6 +52,8 @@ Progress = Callable[[int, int], None]  # (entries checked, entries on the chain)
 
 _T = AuditEntry.__table__.c
 _COLUMNS = tuple(_T[name] for name in COLUMNS)
+_C = AuditCheckpoint.__table__.c
+_CHECKPOINTS = select(_C.seq, _C.head_hash, _C.signed_at, _C.key_id, _C.signature).order_by(_C.seq)
 
 
 @dataclass
@@ -81,16 +87,20 @@ def verify_chain(
             session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         head = session.get(AuditHead, 1)
         head_seq, head_hash = (head.seq, head.entry_hash) if head else (0, GENESIS_HASH)
-        stored = [
-            Checkpoint.from_row(row)
-            for row in session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
-        ]
+        stored = [Checkpoint(*row) for row in session.execute(_CHECKPOINTS)]
         if workers is None:
             workers = default_workers(head_seq)
-        with _workers(workers) as pool, _no_cycle_collection():
+        shared = export_snapshot(session) if workers > 0 else None
+        with _workers(workers, shared) as pool, _no_cycle_collection():
+            ranges = None
+            if pool is not None and shared is not None:
+                signed = [*stored, *(external.checkpoints if external is not None else [])]
+                asked = {cp.seq for cp in signed}  # the anchors will be among these
+                ranges = RangeReads(pool, 2 * workers, batch_size, head_seq, list(asked))
             verdicts = None if pool is None else _signature_verdicts(pool, workers)
             anchors = collect_anchors(stored, external, public_key, result, verdicts)
-            end = _walk(session, anchors, batch_size, head_seq, progress, result, pool, workers)
+            walk = _Walk(anchors, result)
+            end = _walk(session, walk, batch_size, head_seq, progress, pool, workers, ranges)
         if end.broken is not None:
             at, found = end.broken
             window = session.execute(
@@ -136,8 +146,9 @@ def default_workers(entries: int) -> int:
 
 
 @contextmanager
-def _workers(workers: int) -> Iterator[ProcessPoolExecutor | None]:
-    """Worker processes for hashes and signatures, or None to do everything here."""
+def _workers(workers: int, shared: SharedSnapshot | None) -> Iterator[ProcessPoolExecutor | None]:
+    """Worker processes for hashes and signatures, or None to do everything here; with a
+    `shared` snapshot, each opens its own connection to read ranges of the trail in."""
     if workers <= 0:
         yield None
         return
@@ -147,7 +158,11 @@ def _workers(workers: int) -> Iterator[ProcessPoolExecutor | None]:
     for stream in (sys.stdout, sys.stderr):  # a forked child flushes what it inherited
         if stream is not None:
             stream.flush()
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    pool = ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context(method),
+        initializer=None if shared is None else functools.partial(open_reader, shared),
+    )
     try:
         yield pool
     finally:
@@ -182,8 +197,11 @@ def _signature_verdicts(pool: ProcessPoolExecutor, workers: int) -> Verdicts:
     return verdicts
 
 
-def _batches(session: Session, batch_size: int) -> Generator[list[RawRow], None, None]:
-    """The trail in seq order, one query per batch (keyset on seq), detail as stored text.
+def _batches(
+    session: Session, batch_size: int, after: int | None = None
+) -> Generator[list[RawRow], None, None]:
+    """The trail in seq order (past `after`, if given), one query per batch (keyset on seq),
+    detail as stored text.
 
     Read through the driver's own cursor, on the session's connection (so in its snapshot):
     SQLAlchemy's row objects and JSON parsing cost as much as hashing here, and the rows go
@@ -196,35 +214,56 @@ def _batches(session: Session, batch_size: int) -> Generator[list[RawRow], None,
     columns = ", ".join(detail if name == "detail" else name for name in COLUMNS)
     query = f"SELECT {columns} FROM {AuditEntry.__tablename__}"
     first = f"{query} ORDER BY seq LIMIT {mark}"
-    after = f"{query} WHERE seq > {mark} ORDER BY seq LIMIT {mark}"
+    after_seq = f"{query} WHERE seq > {mark} ORDER BY seq LIMIT {mark}"
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:
-        cursor.execute(first, (batch_size,))
+        if after is None:
+            cursor.execute(first, (batch_size,))
+        else:
+            cursor.execute(after_seq, (after, batch_size))
         while rows := cursor.fetchall():
             yield rows
-            cursor.execute(after, (rows[-1][0], batch_size))
+            cursor.execute(after_seq, (rows[-1][0], batch_size))
     finally:
         cursor.close()
 
 
 def _walk(
     session: Session,
-    anchors: dict[int, Anchor],
+    state: _Walk,
     batch_size: int,
     total: int,
     progress: Progress | None,
-    result: VerifyResult,
     pool: ProcessPoolExecutor | None,
     workers: int,
+    ranges: RangeReads | None,
 ) -> _WalkEnd:
-    """The hot loop: batches read here in seq order while their hashes are recomputed (in
-    worker processes on a long trail); each batch is then checked here, in order, so the
-    first break found is the one a plain walk would find first."""
+    """The hot loop: batches read in seq order while their hashes are recomputed (in worker
+    processes on a long trail); each batch is then checked here, in order, so the first break
+    found is the one a plain walk would find first. With `ranges` (PostgreSQL) the workers read
+    and check the trail themselves; the batches read here take over past the last intact
+    range."""
     end = _WalkEnd()
-    state = _Walk(anchors, result)
+
+    def reached(broken: tuple[int, Break] | None) -> None:
+        end.broken = broken
+        end.last_seq, end.last_hash = state.expected - 1, state.prev
+        state.result.entries = end.last_seq
+        if broken is None and progress is not None:
+            progress(end.last_seq, max(total, end.last_seq))
+
+    after = None
+    if ranges is not None:
+        with closing(ranges):
+            for last, report in ranges:
+                if report is None or report.first_prev != state.prev:
+                    break  # read and checked again here, row by row
+                state.passed(last, report.last_hash, report.vouched)
+                reached(None)
+                after = last
     ahead = 2 * workers if workers > 0 else 1
     pending: deque[tuple[list[RawRow], _Hashed]] = deque()
-    with closing(_batches(session, batch_size)) as batches:
+    with closing(_batches(session, batch_size, after)) as batches:
         while True:
             for rows in itertools.islice(batches, ahead - len(pending)):
                 hashed = _InProcess(rows) if pool is None else _submit(pool, rows)
@@ -232,21 +271,19 @@ def _walk(
             if not pending:
                 return end
             rows, hashed = pending.popleft()
-            end.broken = state.check(rows, _outcome(rows, hashed))
-            end.last_seq, end.last_hash = state.expected - 1, state.prev
-            result.entries = end.last_seq
+            reached(state.check(rows, _outcome(rows, hashed)))
             if end.broken is not None:
                 return end
-            if progress is not None:
-                progress(result.entries, max(total, result.entries))
 
 
 def _submit(pool: ProcessPoolExecutor, rows: list[RawRow]) -> _Hashed:
     try:
         packed = marshal.dumps(rows)
+        return pool.submit(packed_mismatch, packed)
     except ValueError:  # a column of a type marshal does not know: hash the batch here
         return _InProcess(rows)
-    return pool.submit(packed_mismatch, packed)
+    except BrokenExecutor:  # a worker died (killed, out of memory): hash the batch here
+        return _InProcess(rows)
 
 
 def _outcome(rows: Sequence[RawRow], hashed: _Hashed) -> Mismatch:
@@ -276,15 +313,24 @@ class _Walk:
         checkpoint; the first break, or None with the walk moved past the batch."""
         if mismatch[0] == len(rows) and self._numbered_and_linked(rows):
             # The usual batch, nothing wrong: the checkpoints in it are all left to look at.
-            first = self.expected
-            low = bisect.bisect_left(self.anchor_seqs, first)
-            high = bisect.bisect_left(self.anchor_seqs, first + len(rows))
-            for seq in self.anchor_seqs[low:high]:
-                self._vouch(seq, rows[seq - first][8], self.anchors[seq])
-            self.prev = rows[-1][8]
-            self.expected += len(rows)
+            first, last = self.expected, self.expected + len(rows) - 1
+            asked = self.anchors_in(first, last)
+            self.passed(last, rows[-1][8], {seq: rows[seq - first][8] for seq in asked})
             return None
         return self._check_each(rows, mismatch)
+
+    def anchors_in(self, first: int, last: int) -> list[int]:
+        """The seqs from `first` to `last` a signed checkpoint vouches for."""
+        low = bisect.bisect_left(self.anchor_seqs, first)
+        return self.anchor_seqs[low : bisect.bisect_right(self.anchor_seqs, last)]
+
+    def passed(self, last: int, last_hash: str, vouched: Mapping[int, str]) -> None:
+        """Move past intact, linked entries up to `last`; `vouched`: their hashes at (at least)
+        `anchors_in` them, each compared with its checkpoint."""
+        for seq in self.anchors_in(self.expected, last):
+            self._vouch(seq, vouched[seq], self.anchors[seq])
+        self.prev = last_hash
+        self.expected = last + 1
 
     def _numbered_and_linked(self, rows: Sequence[RawRow]) -> bool:
         """Every row has the next seq and links to the row before (list compares, in C)."""
