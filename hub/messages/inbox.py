@@ -133,6 +133,10 @@ class Inbox:
     @staticmethod
     def uncount_attempt(uow: UnitOfWork, message_id: str) -> None:
         """Take back this delivery's attempt: it never reached the agency (circuit open)."""
+        for row in uow.settled_messages:
+            if row["id"] == message_id:  # first seen: its row is not written yet
+                row["attempts"] -= 1
+                return
         uow.session.execute(
             update(MESSAGES)
             .where(MESSAGES.c.id == message_id)
@@ -153,7 +157,9 @@ class Inbox:
         first_seen = uow.first_seen
         if first_seen is not None and first_seen["id"] == message_id:
             uow.first_seen = None
-            MessageLife.insert_settled(uow.session, first_seen | values, status)
+            # Written at commit, in the statement that writes the transaction's other rows; a
+            # competing delivery's row makes that statement (so the commit) fail instead.
+            uow.settled_messages.append(MessageLife.settled_row(first_seen | values, status))
             return True
         return MessageLife.settle(uow.session, message_id, status, **values)
 

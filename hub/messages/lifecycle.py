@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, update
 from sqlalchemy.orm import Session
 
 from hub.errors import HubError
-from hub.store.tables import Message, MessageStatus
+from hub.store.tables import Message, MessageStatus, utcnow
 
 S = MessageStatus
 NEW = None  # not yet in the store
@@ -80,12 +80,15 @@ class MessageLife:
         row.status = to_state
 
     @staticmethod
-    def insert_settled(session: Session, values: dict[str, Any], to_state: str) -> None:
-        """A first-seen message's row, written in one INSERT already settled: it arrived
-        (-> pending) and was settled (pending -> `to_state`) in the same transaction."""
+    def settled_row(values: dict[str, Any], to_state: str) -> dict[str, Any]:
+        """A first-seen message's row, already settled: it arrived (-> pending) and was
+        settled (pending -> `to_state`) in the same transaction. Every column is given (the
+        row is written with the transaction's other rows, where no default applies)."""
         require(values["id"], NEW, S.PENDING)
         require(values["id"], S.PENDING, to_state)
-        session.execute(insert(MESSAGES), values | {"status": to_state})
+        now = utcnow()
+        defaults = {"received_at": now, "updated_at": now, "ladder_base": 0}
+        return defaults | {"unexpected_errors": 0} | values | {"status": to_state}
 
     @staticmethod
     def settle(session: Session, message_id: str, to_state: str, **values: Any) -> bool:

@@ -4,8 +4,8 @@ message's state commit together, or none of them do.
 A unit carries explicitly what its commit needs beyond the session: the `sealer` that signs an
 audit checkpoint when one is due (its row commits with the entries it vouches for, its line in
 the external journal is written after the commit, never after a rollback), and `first_seen`,
-the inbox row of a message seen for the first time, which the inbox's claim writes together
-with the message's outcome.
+the inbox row of a message seen for the first time, which the inbox's claim settles with the
+message's outcome (`settled_messages`) and the commit writes with the unit's other rows.
 
 Several units of work may share one transaction (`SharedTransaction`, the pipeline's group
 commit): each still collects its own audit entries, history and results, and they are written
@@ -32,9 +32,10 @@ from hub.audit.sealing import Checkpointer
 from hub.contracts.envelope import CloudEvent
 from hub.store.engine import WRITE_INTENT
 from hub.store.records import Records
-from hub.store.tables import MessageHistory, OutboxEvent
+from hub.store.tables import Message, MessageHistory, OutboxEvent
 
 OUT_EXCHANGE = "municipal.out"
+_MESSAGES = cast(Table, Message.__table__)
 _HISTORY = cast(Table, MessageHistory.__table__)
 _OUTBOX = cast(Table, OutboxEvent.__table__)
 
@@ -60,6 +61,8 @@ class UnitOfWork:
         # A first-seen message's inbox row (`Inbox.register`), to be written by `Inbox.claim`
         # with the outcome; the unit refuses to commit or end while it is still pending.
         self.first_seen: dict[str, Any] | None = None
+        # First-seen messages' rows as `Inbox.claim` settled them, written at commit.
+        self.settled_messages: list[dict[str, Any]] = []
         self.correlationid = correlationid
         self.message_id = message_id
         self.actor = actor
@@ -216,6 +219,7 @@ def _write_collected(
     to them), then history, results and the audit chain (one statement on PostgreSQL), and a
     checkpoint row when one is due (the one to journal once the commit succeeded)."""
     session.flush()
+    messages = [row for unit in units for row in unit.settled_messages]
     history = [row for unit in units for row in unit._history]
     results = [_outbox_values(row) for unit in units for row in unit.emitted]
     sealed: list[Checkpoint] = []
@@ -225,7 +229,8 @@ def _write_collected(
             sealed.append(checkpoint)
 
     drafts = [draft for unit in units for draft in unit._audit]
-    append_entries(session, drafts, seal, alongside=[(_HISTORY, history), (_OUTBOX, results)])
+    alongside = [(_MESSAGES, messages), (_HISTORY, history), (_OUTBOX, results)]
+    append_entries(session, drafts, seal, alongside=alongside)
     return sealed[-1] if sealed else None
 
 
