@@ -10,6 +10,7 @@ import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -163,15 +164,25 @@ def postgres_admin() -> Iterator[Engine]:
     admin.dispose()
 
 
+@contextmanager
+def fresh_database(admin: Engine) -> Iterator[str]:
+    """The URL of a new, empty PostgreSQL database, dropped afterwards (for fixtures of any
+    scope: `with fresh_database(postgres_admin) as url: yield url`)."""
+    name = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture
 def postgres_url(postgres_admin: Engine) -> Iterator[str]:
     """A fresh, empty database for one test, dropped after it."""
-    name = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(postgres_admin) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ and ROLLBACK round trips, issue 18), with the same verdicts as before."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,17 +16,14 @@ from hub.messages.inbox import Inbox
 from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 from hub.store.tables import Message, MessageStatus
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import fresh_database
 
 
 @pytest.fixture(scope="module")
 def postgres_store(postgres_admin: Engine) -> Iterator[str]:
-    name = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    """One database for this module's PostgreSQL cases."""
+    with fresh_database(postgres_admin) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ numbered; both stores must store the same row and give the same permit number.""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -19,20 +18,16 @@ from hub.store.engine import make_engine, make_session_factory
 from hub.store.migrate import upgrade
 from hub.store.records import Records
 from hub.store.tables import ParkingPermit
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import fresh_database
 
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def postgres_store(postgres_admin: Engine) -> Iterator[str]:
-    """One database for this module's PostgreSQL cases (each uses its own applications)."""
-    name = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    """One database for this module's PostgreSQL cases."""
+    with fresh_database(postgres_admin) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ engines commit at once."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +28,7 @@ from hub.messages.unit_of_work import SharedTransaction, UnitOfWork
 from hub.store.engine import WRITE_INTENT, make_engine, make_session_factory
 from hub.store.migrate import upgrade
 from hub.store.tables import AuditCheckpoint, AuditEntry, AuditHead, MessageHistory, OutboxEvent
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import fresh_database
 
 HISTORY = cast(Table, MessageHistory.__table__)
 OUTBOX = cast(Table, OutboxEvent.__table__)
@@ -70,15 +69,11 @@ def sessions(engine: Engine) -> sessionmaker[Session]:
 @pytest.fixture
 def reference_engine(postgres_admin: Engine) -> Iterator[Engine]:
     """A second PostgreSQL database, written with the statements of before."""
-    name = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = make_engine(POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}")
-    upgrade(engine)
-    yield engine
-    engine.dispose()
-    with postgres_admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(postgres_admin) as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        yield engine
+        engine.dispose()
 
 
 BOTH = pytest.mark.parametrize("settings", ["sqlite", "postgres"], indirect=True)
