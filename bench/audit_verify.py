@@ -42,6 +42,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bench import services
+from hub.audit.chain import stored_row
 from hub.audit.checkpoint import CheckpointSigner
 from hub.audit.entry import GENESIS_HASH, payload, payload_hash
 from hub.audit.journal import CheckpointJournal
@@ -144,10 +145,10 @@ def build_trail(engine: Engine, settings: Settings, entries: int) -> None:
                     checkpoints.append(signer.sign(seq, prev, start + timedelta(seconds=seq)))
             number += 1
             if len(rows) >= INSERT_CHUNK:
-                conn.execute(insert(AuditEntry), rows)
+                conn.execute(insert(AuditEntry), [stored_row(row) for row in rows])
                 rows = []
         if rows:
-            conn.execute(insert(AuditEntry), rows)
+            conn.execute(insert(AuditEntry), [stored_row(row) for row in rows])
         if checkpoints:
             conn.execute(insert(AuditCheckpoint), [cp.as_dict() for cp in checkpoints])
         conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, entry_hash=prev))

@@ -59,6 +59,19 @@ def dumps(value: Any) -> bytes:
     return reference(value)
 
 
+def stored_text(value: Any) -> str | None:
+    """The text to store for a detail: its RFC 8785 form where the fast path writes it (which
+    parses back to the very same values: floats with a fraction, safe integers, strings), so
+    the verifier can hash the stored text as it is; None where the stored text must stay
+    `JSON`'s own (a whole float such as 12.0 would come back as the integer 12)."""
+    if plain(value):
+        try:
+            return encode(value).decode()
+        except UnicodeEncodeError:  # a lone surrogate: the chain's own hash has refused it
+            pass
+    return None
+
+
 def plain(value: Any, depth: int = 0) -> bool:
     """True when msgspec writes `value` exactly as RFC 8785 does (see above)."""
     kind = type(value)

@@ -15,10 +15,10 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from hub.audit.canonical import dumps
+from hub.audit.canonical import dumps, stored_text
 from hub.audit.entry import StoredEntry, payload, payload_hash
 from hub.store.bulk import Rows, write_together
-from hub.store.tables import AuditEntry, AuditHead
+from hub.store.tables import AuditEntry, AuditHead, EncodedJson
 
 _ENTRIES = cast(Table, AuditEntry.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
@@ -55,6 +55,14 @@ def digest(data: bytes | str | dict[str, Any] | list[Any]) -> str:
         else (data.encode() if isinstance(data, str) else dumps(data))
     )
     return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def stored_row(row: dict[str, Any]) -> dict[str, Any]:
+    """An entry's row as written: the detail as the RFC 8785 text its hash covers, where it has
+    one (`canonical.stored_text`), so the verifier hashes the stored text without re-encoding
+    it (`rehash`); the values read back are the same."""
+    text = stored_text(row["detail"])
+    return row if text is None else row | {"detail": EncodedJson(text)}
 
 
 def append_entries(
@@ -95,7 +103,7 @@ def append_entries(
         rows.append(content | {"entry_hash": prev_hash})
     write_together(
         session,
-        [*alongside, (_ENTRIES, rows)],
+        [*alongside, (_ENTRIES, [stored_row(row) for row in rows])],
         _ADVANCE_HEAD,
         {"head_seq": seq, "head_hash": prev_hash},
     )

@@ -42,6 +42,36 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value
 
 
+class EncodedJson(str):
+    """JSON text its producer has already written (the audit chain's canonical bytes of a
+    detail): stored as these very characters, so a reader of the text sees what was hashed."""
+
+
+def _json_as_is(text: str) -> str:
+    return text
+
+
+class JsonKeepingText(TypeDecorator[Any]):
+    """`JSON` that stores an `EncodedJson` value's text as it is and serialises anything else as
+    `JSON` does; read back, both are parsed as `JSON` parses them."""
+
+    impl = JSON
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        general = super().bind_processor(dialect)
+        psycopg = dialect.driver == "psycopg"  # psycopg takes JSON text wrapped in its `Json`
+        if psycopg:
+            from psycopg.types.json import Json
+
+        def process(value: Any) -> Any:
+            if type(value) is EncodedJson:
+                return Json(str(value), dumps=_json_as_is) if psycopg else str(value)
+            return general(value) if general is not None else value
+
+        return process
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -254,7 +284,7 @@ class AuditEntry(Base):
     message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     kind: Mapped[str] = mapped_column(String(60))
     actor: Mapped[str] = mapped_column(String(100))
-    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    detail: Mapped[dict[str, Any]] = mapped_column(JsonKeepingText, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     entry_hash: Mapped[str] = mapped_column(String(64))
 
