@@ -149,31 +149,16 @@ def evaluate(reps: list[Repetition], audit: dict[str, Any] | None) -> list[dict[
     cause2 = bottleneck(pg2_cpu, _median_rate(reps, PG2), 2) if pg2_cpu else ""
     emb_cpu = _median_cpu(reps, EMBEDDED)
     cause_emb = bottleneck(emb_cpu, _median_rate(reps, EMBEDDED), 1) if emb_cpu else ""
+
+    def at_least(label: str, row: str, against: str, goal: float, cause: str) -> dict[str, Any]:
+        """A throughput ratio target: `row` over `against`, within each repetition."""
+        ratios = _ratio(reps, row, against)
+        return _check(label, ratios, goal, higher_is_better=True, unit=_x, cause=cause)
+
     out = [
-        _check(
-            "2 workers >= 1.0x bare (RabbitMQ + PostgreSQL)",
-            _ratio(reps, PG2, BARE),
-            1.0,
-            higher_is_better=True,
-            unit=_x,
-            cause=cause2,
-        ),
-        _check(
-            "2 workers ahead of Celery's best pool (> 1.0x)",
-            _ratio(reps, PG2, CELERY),
-            1.0,
-            higher_is_better=True,
-            unit=_x,
-            cause=cause2,
-        ),
-        _check(
-            "1 worker >= 0.8x bare",
-            _ratio(reps, PG1, BARE),
-            0.8,
-            higher_is_better=True,
-            unit=_x,
-            cause=cause1,
-        ),
+        at_least("2 workers >= 1.0x bare (RabbitMQ + PostgreSQL)", PG2, BARE, 1.0, cause2),
+        at_least("2 workers ahead of Celery's best pool (> 1.0x)", PG2, CELERY, 1.0, cause2),
+        at_least("1 worker >= 0.8x bare", PG1, BARE, 0.8, cause1),
     ]
     for key, goal, label in (
         ("row_total", 5.0, "CPU per message <= 5 ms, the row's processes (1 worker)"),
@@ -186,16 +171,7 @@ def evaluate(reps: list[Repetition], audit: dict[str, Any] | None) -> list[dict[
             if (row := _find(rows, PG1)) and key in (cpu := row_cpu(row.cpu_ms_per_message))
         ]
         out.append(_check(label, values, goal, higher_is_better=False, unit=_ms, cause=cause1))
-    out.append(
-        _check(
-            "embedded (SQLite) >= 0.8x bare",
-            _ratio(reps, EMBEDDED, BARE),
-            0.8,
-            higher_is_better=True,
-            unit=_x,
-            cause=cause_emb,
-        )
-    )
+    out.append(at_least("embedded (SQLite) >= 0.8x bare", EMBEDDED, BARE, 0.8, cause_emb))
     added = []
     for rows in reps:
         hub, bare = _find(rows, PG1), _find(rows, BARE)

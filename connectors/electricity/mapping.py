@@ -1,7 +1,8 @@
 """Canonical <-> electricity company message shapes, as pure functions tested without a server.
 
-The zeep reply arrives already turned into plain dicts (`zeep.helpers.serialize_object`):
-dates as `datetime.date` and money as `Decimal`, or text in a hand-built reply; dates end as
+The reply arrives as plain dicts, as zeep's `serialize_object` would give them
+(`connectors/soap/xsd_reader.py`): dates as `datetime.date` and money as `Decimal`, or text in
+a hand-built reply; dates end as
 ISO text and money as text with baisa precision, so no amount is rounded on the way.
 """
 

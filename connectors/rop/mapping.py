@@ -1,7 +1,8 @@
 """Canonical <-> ROP message shapes, as pure functions so they are tested without a server.
 
-The zeep reply arrives here already turned into plain dicts (`zeep.helpers.serialize_object`);
-dates may be `datetime.date` (zeep) or ISO text (a hand-built reply), both end as ISO text.
+The reply arrives here as plain dicts, as zeep's `serialize_object` would give them
+(`connectors/soap/xsd_reader.py`); dates may be `datetime.date` or ISO text (a hand-built
+reply), both end as ISO text.
 """
 
 from __future__ import annotations

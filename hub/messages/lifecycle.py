@@ -87,8 +87,8 @@ class MessageLife:
         require(values["id"], NEW, S.PENDING)
         require(values["id"], S.PENDING, to_state)
         now = utcnow()
-        defaults = {"received_at": now, "updated_at": now, "ladder_base": 0}
-        return defaults | {"unexpected_errors": 0} | values | {"status": to_state}
+        defaults = {"received_at": now, "updated_at": now, "ladder_base": 0, "unexpected_errors": 0}
+        return defaults | values | {"status": to_state}
 
     @staticmethod
     def settle(session: Session, message_id: str, to_state: str, **values: Any) -> bool:
